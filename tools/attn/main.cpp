@@ -1,0 +1,70 @@
+// tools/attn/main.cpp — the attn command-line tool: collects the registered subcommands, parses,
+// runs, and turns errors into a message, a hint and a non-zero exit code.
+#include <attn/error.h>
+#include <attn/threads.h>
+#include <attn/version.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "command.h"
+
+namespace attn::cli {
+namespace {
+std::vector<Command>& registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+const char* hint_for(const std::exception& e) {
+  if (dynamic_cast<const attn::ShapeError*>(&e)) return "check the sizes given on the command line or in the config";
+  if (dynamic_cast<const attn::FormatError*>(&e)) return "the file is damaged or not in the format its name suggests; `attn inspect FILE` shows what it holds";
+  if (dynamic_cast<const attn::ConfigError*>(&e)) return "check the named field in the config or the matching command-line flag";
+  if (dynamic_cast<const attn::IoError*>(&e)) return "check that the path exists and is readable (or writable)";
+  return "run with --help for usage";
+}
+}  // namespace
+
+bool register_command(Command command) {
+  registry().push_back(std::move(command));
+  return true;
+}
+
+}  // namespace attn::cli
+
+int main(int argc, char** argv) {
+  using namespace attn::cli;
+  CLI::App app{"attn — an engine for attention-based models", "attn"};
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", std::string(attn::version_report()));
+  int threads = 0;
+  app.add_option("--threads", threads, "number of threads (default: ATTN_NUM_THREADS or all cores)");
+  auto& commands = registry();
+  std::sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
+  for (auto& c : commands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    c.setup(*sub);
+  }
+  app.parse_complete_callback([&] {
+    if (threads > 0) attn::set_num_threads(threads);
+  });
+  try {
+    app.parse(argc, argv);
+    if (app.get_subcommands().empty()) {
+      std::fputs(app.help().c_str(), stdout);
+      return 0;
+    }
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const Exit& e) {
+    return e.code;
+  } catch (const attn::Error& e) {
+    std::fprintf(stderr, "attn: error: %s\nhint: %s\n", e.what(), hint_for(e));
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "attn: internal error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
