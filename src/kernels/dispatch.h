@@ -39,6 +39,9 @@ int64_t chosen_target();
 std::string target_name(int64_t target);
 // Parses an ATTN_CPU_TARGET value; returns 0 for an unknown name. "best" gives the best usable.
 int64_t parse_target_name(const std::string& name);
+// Like parse_target_name, but throws ConfigError for an unknown name or a target that is not
+// compiled or not supported by this CPU (the message lists the valid choices).
+int64_t resolve_target_name(const std::string& name);
 // The names parse_target_name accepts, comma-separated (for messages and --help).
 std::string valid_target_names();
 // Why the current target was chosen: "best supported" or "forced by ATTN_CPU_TARGET=avx2".

@@ -1,0 +1,25 @@
+// kernels/convert.h — vectorised f32 <-> bf16 / f16 conversions (bf16, f16 as uint16_t bit patterns).
+//
+//   attn::kernels::f32_to_bf16(x, y, n);    // y[i] = attn::f32_to_bf16(x[i]), bit for bit
+//
+// Round to nearest even; NaN stays NaN, ±Inf stays ±Inf; f16 overflow gives ±Inf and tiny values
+// become f16 subnormals or ±0 — bit-identical to the scalar conversions in attn/dtype.h.
+#pragma once
+
+#include <cstdint>
+
+namespace attn::kernels {
+
+void f32_to_bf16(const float* x, uint16_t* y, int64_t n);
+void bf16_to_f32(const uint16_t* x, float* y, int64_t n);
+void f32_to_f16(const float* x, uint16_t* y, int64_t n);
+void f16_to_f32(const uint16_t* x, float* y, int64_t n);
+
+namespace ref {
+void f32_to_bf16(const float* x, uint16_t* y, int64_t n);
+void bf16_to_f32(const uint16_t* x, float* y, int64_t n);
+void f32_to_f16(const float* x, uint16_t* y, int64_t n);
+void f16_to_f32(const uint16_t* x, float* y, int64_t n);
+}  // namespace ref
+
+}  // namespace attn::kernels

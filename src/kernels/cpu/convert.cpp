@@ -1,0 +1,126 @@
+// kernels/cpu/convert.cpp — SIMD f32 <-> bf16 / f16 conversions (see kernels/convert.h).
+//
+// bf16 is done with integer lanes, exactly as attn::f32_to_bf16: add 0x7fff + (bit 16) and keep the
+// high half (round to nearest even), NaN -> its high half with the quiet bit set. f16 uses Highway's
+// PromoteTo / DemoteTo (F16C on AVX2 and up); on targets without hardware f16 (emu128, SSE4) those
+// are emulated by Highway, so they fall back to the scalar conversion to keep the bits identical.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/convert.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <attn/dtype.h>
+#include <attn/threads.h>
+
+#include <algorithm>
+
+#include "kernels/convert.h"
+#include "kernels/cpu/simd-inl.h"
+#include "kernels/dispatch.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attn::kernels::HWY_NAMESPACE {
+
+constexpr int64_t kChunk = 16384;
+
+// Runs body(begin, end) over [0, n) in kChunk pieces, threaded when large.
+template <class F>
+void Chunked(int64_t n, const F& body) {
+  const int64_t items = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (n >= 4 * kChunk)
+  for (int64_t it = 0; it < items; ++it) body(it * kChunk, std::min(n, (it + 1) * kChunk));
+}
+
+void F32ToBf16Impl(const float* x, uint16_t* y, int64_t n) {
+  Chunked(n, [&](int64_t b, int64_t e) {
+    const DF d;
+    const hn::RebindToUnsigned<DF> du;
+    const hn::RebindToSigned<DF> di;
+    const hn::Rebind<uint16_t, DF> d16;
+    const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+    int64_t i = b;
+    for (; i + N <= e; i += N) {
+      const VF v = hn::LoadU(d, x + i);
+      const auto u = hn::BitCast(du, v);
+      const auto odd = hn::And(hn::ShiftRight<16>(u), hn::Set(du, 1u));
+      const auto rounded = hn::ShiftRight<16>(hn::Add(u, hn::Add(hn::Set(du, 0x7fffu), odd)));
+      const auto quiet = hn::Or(hn::ShiftRight<16>(u), hn::Set(du, 0x40u));
+      const auto r = hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(v)), quiet, rounded);
+      hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, r)), d16, y + i);
+    }
+    for (; i < e; ++i) y[i] = attn::f32_to_bf16(x[i]);
+  });
+}
+
+void Bf16ToF32Impl(const uint16_t* x, float* y, int64_t n) {
+  Chunked(n, [&](int64_t b, int64_t e) {
+    const DF d;
+    const hn::RebindToUnsigned<DF> du;
+    const hn::Rebind<uint16_t, DF> d16;
+    const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+    int64_t i = b;
+    for (; i + N <= e; i += N)
+      hn::StoreU(hn::BitCast(d, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(d16, x + i)))), d, y + i);
+    for (; i < e; ++i) y[i] = attn::bf16_to_f32(x[i]);
+  });
+}
+
+// Highway emulates f16 on these targets; the scalar path is the reference and just as good.
+constexpr bool kHardwareF16 = HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL;
+
+void F32ToF16Impl(const float* x, uint16_t* y, int64_t n) {
+  Chunked(n, [&](int64_t b, int64_t e) {
+    int64_t i = b;
+    if constexpr (kHardwareF16) {
+      const DF d;
+      const hn::Rebind<hwy::float16_t, DF> dh;
+      const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+      auto* yh = reinterpret_cast<hwy::float16_t*>(y);
+      for (; i + N <= e; i += N) hn::StoreU(hn::DemoteTo(dh, hn::LoadU(d, x + i)), dh, yh + i);
+    }
+    for (; i < e; ++i) y[i] = attn::f32_to_f16(x[i]);
+  });
+}
+
+void F16ToF32Impl(const uint16_t* x, float* y, int64_t n) {
+  Chunked(n, [&](int64_t b, int64_t e) {
+    int64_t i = b;
+    if constexpr (kHardwareF16) {
+      const DF d;
+      const hn::Rebind<hwy::float16_t, DF> dh;
+      const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+      const auto* xh = reinterpret_cast<const hwy::float16_t*>(x);
+      for (; i + N <= e; i += N) hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, xh + i)), d, y + i);
+    }
+    for (; i < e; ++i) y[i] = attn::f16_to_f32(x[i]);
+  });
+}
+
+}  // namespace attn::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace attn::kernels {
+HWY_EXPORT(F32ToBf16Impl);
+HWY_EXPORT(Bf16ToF32Impl);
+HWY_EXPORT(F32ToF16Impl);
+HWY_EXPORT(F16ToF32Impl);
+
+void f32_to_bf16(const float* x, uint16_t* y, int64_t n) {
+  select_cpu_target();
+  HWY_DYNAMIC_DISPATCH(F32ToBf16Impl)(x, y, n);
+}
+void bf16_to_f32(const uint16_t* x, float* y, int64_t n) {
+  select_cpu_target();
+  HWY_DYNAMIC_DISPATCH(Bf16ToF32Impl)(x, y, n);
+}
+void f32_to_f16(const float* x, uint16_t* y, int64_t n) {
+  select_cpu_target();
+  HWY_DYNAMIC_DISPATCH(F32ToF16Impl)(x, y, n);
+}
+void f16_to_f32(const uint16_t* x, float* y, int64_t n) {
+  select_cpu_target();
+  HWY_DYNAMIC_DISPATCH(F16ToF32Impl)(x, y, n);
+}
+}  // namespace attn::kernels
+#endif
