@@ -24,6 +24,8 @@
 
 namespace attn {
 
+struct AutogradMeta;  // attn/autograd.h
+
 using Shape = std::vector<int64_t>;
 using Strides = std::vector<int64_t>;
 
@@ -135,7 +137,22 @@ class Tensor {
   void copy_from(const Tensor& src);
   void fill(double value);
 
+  // ---- autograd (see attn/autograd.h) ----
+  // A leaf that requires grad collects d(loss)/d(this) in grad() when backward() runs. Ops and views
+  // applied to tensors that require grad record their backward while GradMode is on.
+  bool requires_grad() const;
+  Tensor& set_requires_grad(bool on = true);  // leaves only
+  bool is_leaf() const;                       // made by the user, not recorded by an op
+  Tensor grad() const;                        // undefined until a backward reaches this leaf
+  void set_grad(const Tensor& g);
+  void zero_grad() { set_grad(Tensor()); }
+  Tensor detach() const;  // same storage and layout, no history
+  const std::shared_ptr<AutogradMeta>& autograd_meta() const { return autograd_; }
+  void set_autograd_meta(std::shared_ptr<AutogradMeta> meta) { autograd_ = std::move(meta); }
+
  private:
+  // Clears the history copied from *this into a view and records the view's backward.
+  Tensor finish_view(Tensor view, const char* name, std::function<Tensor(const Tensor&)> backward) const;
   void check_dtype(DType want) const;
   Shape resolve_view_shape(const Shape& shape) const;
 
@@ -145,6 +162,7 @@ class Tensor {
   int64_t offset_ = 0;  // in elements
   int64_t numel_ = 0;
   DType dtype_ = DType::kF32;
+  std::shared_ptr<AutogradMeta> autograd_;
 };
 
 // Visits every index of `shape` in row-major order (for reference code and tests, not kernels).

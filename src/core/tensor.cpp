@@ -1,4 +1,5 @@
 // core/tensor.cpp — Tensor creation, views and copies. No arithmetic: that is ops/.
+#include <attn/autograd.h>
 #include <attn/tensor.h>
 #include <attn/threads.h>
 
@@ -69,6 +70,37 @@ void strided_copy(const Tensor& src, void* dst, DType dst_type) {
       }
     }
   });
+}
+
+// Sums g (any layout) down to `shape`, the inverse of expand(): leading dimensions and dimensions of
+// size 1 in `shape` are summed over, in row-major order of g (deterministic), accumulating in double.
+Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  const Tensor gc = g.to(DType::kF32);
+  const float* src = gc.data<float>();
+  const size_t lead = g.shape().size() - shape.size();
+  const int64_t rank = g.dim();
+  Strides acc_strides(rank, 0);  // strides into the accumulator, 0 on summed dimensions
+  const Strides in_strides = contiguous_strides(shape);
+  for (size_t d = lead; d < static_cast<size_t>(rank); ++d)
+    acc_strides[d] = shape[d - lead] == 1 ? 0 : in_strides[d - lead];
+  std::vector<double> acc(static_cast<size_t>(shape_numel(shape)), 0.0);
+  std::vector<int64_t> idx(rank, 0);
+  int64_t pos = 0;
+  const int64_t n = gc.numel();
+  for (int64_t k = 0; k < n; ++k) {
+    acc[static_cast<size_t>(pos)] += src[k];
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      pos += acc_strides[d];
+      if (++idx[d] < g.shape()[d]) break;
+      pos -= acc_strides[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+  Tensor out = Tensor::empty(shape, DType::kF32);
+  float* o = out.data<float>();
+  for (size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<float>(acc[i]);
+  return g.dtype() == DType::kF32 ? out : out.to(g.dtype());
 }
 
 }  // namespace
@@ -230,7 +262,11 @@ Tensor Tensor::slice(int64_t dim_, int64_t start, int64_t end, int64_t step) con
   t.shape_[d] = (end - start + step - 1) / step;
   t.strides_[d] *= step;
   t.numel_ = shape_numel(t.shape_);
-  return t;
+  return finish_view(t, "slice", [in = shape_, d, start, end, step](const Tensor& g) {
+    Tensor z = Tensor::zeros(in, g.dtype());
+    z.slice(d, start, end, step).copy_from(g);
+    return z;
+  });
 }
 
 Tensor Tensor::select(int64_t dim_, int64_t index) const {
@@ -243,7 +279,11 @@ Tensor Tensor::select(int64_t dim_, int64_t index) const {
   t.shape_.erase(t.shape_.begin() + d);
   t.strides_.erase(t.strides_.begin() + d);
   t.numel_ = shape_numel(t.shape_);
-  return t;
+  return finish_view(t, "select", [in = shape_, d, i](const Tensor& g) {
+    Tensor z = Tensor::zeros(in, g.dtype());
+    z.select(d, i).copy_from(g);
+    return z;
+  });
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
@@ -251,13 +291,14 @@ Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
   Tensor t = *this;
   std::swap(t.shape_[a], t.shape_[b]);
   std::swap(t.strides_[a], t.strides_[b]);
-  return t;
+  return finish_view(t, "transpose", [a, b](const Tensor& g) { return g.transpose(a, b); });
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& order) const {
   ATTN_CHECK(static_cast<int64_t>(order.size()) == dim(), ShapeError, "Tensor::permute: {} dims given for {}",
              order.size(), str());
   std::vector<bool> seen(order.size(), false);
+  std::vector<int64_t> inverse(order.size());
   Tensor t = *this;
   for (size_t i = 0; i < order.size(); ++i) {
     const int64_t d = wrap_dim(order[i], dim(), "Tensor::permute");
@@ -265,8 +306,9 @@ Tensor Tensor::permute(const std::vector<int64_t>& order) const {
     seen[d] = true;
     t.shape_[i] = shape_[d];
     t.strides_[i] = strides_[d];
+    inverse[static_cast<size_t>(d)] = static_cast<int64_t>(i);
   }
-  return t;
+  return finish_view(t, "permute", [inverse](const Tensor& g) { return g.permute(inverse); });
 }
 
 Tensor Tensor::unsqueeze(int64_t dim_) const {
@@ -275,7 +317,7 @@ Tensor Tensor::unsqueeze(int64_t dim_) const {
   const int64_t st = d < dim() ? strides_[d] * shape_[d] : 1;
   t.shape_.insert(t.shape_.begin() + d, 1);
   t.strides_.insert(t.strides_.begin() + d, st);
-  return t;
+  return finish_view(t, "unsqueeze", [d](const Tensor& g) { return g.squeeze(d); });
 }
 
 Tensor Tensor::squeeze(int64_t dim_) const {
@@ -284,7 +326,7 @@ Tensor Tensor::squeeze(int64_t dim_) const {
   Tensor t = *this;
   t.shape_.erase(t.shape_.begin() + d);
   t.strides_.erase(t.strides_.begin() + d);
-  return t;
+  return finish_view(t, "squeeze", [d](const Tensor& g) { return g.unsqueeze(d); });
 }
 
 Tensor Tensor::expand(const Shape& shape) const {
@@ -307,7 +349,7 @@ Tensor Tensor::expand(const Shape& shape) const {
     t.strides_[i] = have == want ? strides_[i - lead] : 0;
   }
   t.numel_ = shape_numel(t.shape_);
-  return t;
+  return finish_view(t, "expand", [in = shape_](const Tensor& g) { return sum_to_shape(g, in); });
 }
 
 Shape Tensor::resolve_view_shape(const Shape& shape) const {
@@ -338,7 +380,7 @@ Tensor Tensor::view(const Shape& shape) const {
   Tensor t = *this;
   t.shape_ = target;
   t.strides_ = contiguous_strides(target);
-  return t;
+  return finish_view(t, "view", [in = shape_](const Tensor& g) { return g.reshape(in); });
 }
 
 // ---- copies ----
@@ -356,18 +398,21 @@ Tensor Tensor::contiguous() const {
 Tensor Tensor::clone() const {
   Tensor t = empty(shape_, dtype_);
   strided_copy(*this, t.raw_data(), dtype_);
-  return t;
+  return finish_view(t, "clone", [](const Tensor& g) { return g; });
 }
 
 Tensor Tensor::to(DType dtype) const {
   if (dtype == dtype_) return contiguous();
   Tensor t = empty(shape_, dtype);
   strided_copy(*this, t.raw_data(), dtype);
-  return t;
+  return finish_view(t, "to", [from = dtype_](const Tensor& g) { return g.to(from); });
 }
 
 void Tensor::copy_from(const Tensor& src) {
-  const Tensor s = src.expand(shape_);
+  ATTN_CHECK(is_leaf() || !GradMode::enabled(), ValueError,
+             "copy_from: {} was made by {}; writing into it in place would break its backward", str(),
+             autograd_->grad_fn->name());
+  const Tensor s = src.detach().expand(shape_);
   if (is_contiguous()) {
     strided_copy(s, raw_data(), dtype_);
     return;
