@@ -2,7 +2,7 @@
 //
 // Per row, three passes: (1) the row max m (vector max, -inf-filled tail); (2) e = exp(x - m) and
 // its sum s — softmax stores e into y on the way; (3) softmax scales y by 1/s, log-softmax writes
-// x - (m + log s). A row whose max is -inf (all -inf) is written as zeros / -inf directly.
+// (x - m) - log s. A row whose max is -inf (all -inf) is written as zeros / -inf directly.
 // Threads over rows.
 
 #undef HWY_TARGET_INCLUDE
@@ -63,6 +63,15 @@ HWY_INLINE void ScaleShift(DF d, const float* x, float* y, int64_t n, float a, f
   if (i < n) StoreTail(hn::MulAdd(LoadTail(d, x + i, n - i), va, vb), d, y + i, n - i);
 }
 
+// y[i] = (x[i] - m) - l over n elements.
+HWY_INLINE void ShiftTwice(DF d, const float* x, float* y, int64_t n, float m, float l) {
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const VF vm = hn::Set(d, m), vl = hn::Set(d, l);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d, x + i), vm), vl), d, y + i);
+  if (i < n) StoreTail(hn::Sub(hn::Sub(LoadTail(d, x + i, n - i), vm), vl), d, y + i, n - i);
+}
+
 void SoftmaxRowsImpl(const float* x, float* y, int64_t rows, int64_t n) {
 #pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * n >= 8192)
   for (int64_t r = 0; r < rows; ++r) {
@@ -91,7 +100,9 @@ void LogSoftmaxRowsImpl(const float* x, float* y, int64_t rows, int64_t n) {
       continue;
     }
     const float s = SumExp(d, xr, nullptr, n, m);
-    ScaleShift(d, xr, yr, n, 1.0f, -(m + std::log(s)));
+    // (x - m) - log s rather than x - (m + log s): with |m| ~ 1e4 the sum m + log s would round
+    // away most of log s.
+    ShiftTwice(d, xr, yr, n, m, std::log(s));
   }
 }
 
