@@ -5,7 +5,8 @@
 
 Needs torch (Debian's python3-torch 1.13 is enough); the tests that read these files need no Python.
 
-Each file is JSON: {"meta": {...}, "tensors": {name: {"shape": [...], "data": [...]}}}.
+Each file is JSON: {"meta": {...}, "tensors": {name: {"shape": [...], "dtype": "f64"|"i64", "data": [...]}}}
+(bool masks are written as i64 0/1 in torch's meaning: 1 = masked).
 Weights are stored under the parameter names of attn's modules (the script maps torch's names), so a
 test loads them with Module::load_state() and exercises the name binding too. Inputs and weights are
 float32 values (stored exactly); expected outputs are computed in float64 from those same values, so
@@ -41,7 +42,7 @@ def enc(t):
     data = t.reshape(-1).tolist()
     if t.dtype.is_floating_point:
         data = [float(x) if math.isfinite(x) else ("-inf" if x < 0 else "inf") for x in data]
-    return {"shape": list(t.shape), "data": data}
+    return {"shape": list(t.shape), "dtype": "f64" if t.dtype.is_floating_point else "i64", "data": data}
 
 
 def write(name, meta, tensors):

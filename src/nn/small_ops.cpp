@@ -1,0 +1,47 @@
+// nn/small_ops.cpp — element-level helpers that attn/ops.h does not have (yet): dropout and the
+// key-lengths mask. They live here, as ops (Tensor in, fresh Tensor out), so that no module loops
+// over elements; they move to ops/ when the kernels layer grows `dropout` and a comparison op.
+#include <attn/nn/attention.h>
+#include <attn/nn/layers.h>
+#include <attn/ops.h>
+#include <attn/threads.h>
+
+namespace attn {
+
+Tensor dropout(const Tensor& x, float p, Rng& rng) {
+  ATTN_CHECK(p >= 0.0f && p < 1.0f, ValueError, "dropout: p must be in [0, 1), got {}", p);
+  ATTN_CHECK(x.dtype() == DType::kF32, ShapeError, "dropout: x must be f32, got {}", x.str());
+  if (p == 0.0f) return x;
+  Tensor src = x.contiguous();
+  Tensor out = Tensor::empty(x.shape());
+  const float* in = src.data<float>();
+  float* o = out.data<float>();
+  const uint64_t seed = rng.state().seed, first = rng.reserve(static_cast<uint64_t>(x.numel()));
+  const float scale = 1.0f / (1.0f - p);
+  // Element i keeps iff its own Philox draw is >= p: a pure function of (seed, first + i).
+  parallel_for(x.numel(), 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float u = uint_to_unit_float(philox4x32(seed, 0, first + static_cast<uint64_t>(i))[0]);
+      o[i] = u >= p ? in[i] * scale : 0.0f;
+    }
+  });
+  return out;
+}
+
+Tensor key_lengths_mask(const Tensor& key_lengths, int64_t S) {
+  ATTN_CHECK(key_lengths.defined() && key_lengths.dim() == 1 &&
+                 (key_lengths.dtype() == DType::kI32 || key_lengths.dtype() == DType::kI64),
+             ShapeError, "key_lengths: must be i32/i64 [B], got {}",
+             key_lengths.defined() ? key_lengths.str() : "undefined");
+  const int64_t B = key_lengths.size(0);
+  const std::vector<double> lens = key_lengths.to_vector_f64();
+  Tensor mask = Tensor::zeros({B, S}, DType::kI32);
+  int32_t* m = mask.data<int32_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    ATTN_CHECK(lens[b] >= 0, ValueError, "key_lengths[{}] = {} is negative", b, lens[b]);
+    for (int64_t j = 0; j < S && j < static_cast<int64_t>(lens[b]); ++j) m[b * S + j] = 1;
+  }
+  return mask;
+}
+
+}  // namespace attn
