@@ -1,0 +1,34 @@
+// kernels/optimizer.h — element-wise optimizer updates over raw f32 arrays (in place).
+// Each element is independent, so any split over threads gives identical results.
+#pragma once
+
+#include <cstdint>
+
+namespace attn::kernels {
+
+struct AdamWStep {
+  float lr, beta1, beta2, eps, weight_decay;
+  float bias_correction1;       // 1 - beta1^t
+  float bias_correction2_sqrt;  // sqrt(1 - beta2^t)
+};
+
+// p, g, m, v: [n]. torch.optim.AdamW (single-tensor path):
+//   p *= 1 - lr·wd;  m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²;
+//   p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps)
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s);
+
+// torch.optim.SGD: g' = g + wd·p; buf = μ·buf + (1-damp)·g' (buf = g' on the first step);
+// d = nesterov ? g' + μ·buf : buf; p -= lr·d.  buf may be null when momentum is 0.
+void sgd_update(float* p, const float* g, float* buf, int64_t n, float lr, float momentum, float dampening,
+                float weight_decay, bool nesterov, bool first_step);
+
+// Σ g² in double over fixed 4096-element chunks combined in order (thread-count independent).
+double sum_squares(const float* g, int64_t n);
+
+void scale_inplace(float* x, int64_t n, float s);
+
+namespace ref {
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s);
+}
+
+}  // namespace attn::kernels
