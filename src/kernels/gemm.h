@@ -60,4 +60,15 @@ const char* gemm_bf16_path();
 void sgemm_on(GemmBackend b, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// The portable backend: a blocked Highway kernel (B packed per KC×NC panel, 4-row × 2-vector
+// register tile), threaded over row blocks with `threads` OpenMP threads.
+void sgemm_fallback(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int threads);
+
+namespace ref {
+// Float64-accumulating triple loop: the test oracle.
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+}  // namespace ref
+
 }  // namespace attn::kernels
