@@ -1,0 +1,138 @@
+// tests/ops/attention_test.cpp — the Tensor-level attention API: hand-checked values, the options
+// plumbing (broadcast masks, lengths, strided and bf16 inputs), weights from lse, and bad input.
+// The numerical sweep over shapes and options lives in tests/kernels/attention_test.cpp.
+#include <attn/attention.h>
+#include <attn/error.h>
+#include <attn/rng.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+namespace attn {
+namespace {
+
+Tensor randn(const Shape& s, uint64_t seed) {
+  Tensor t = Tensor::empty(s);
+  Rng(seed).normal_(t, 0.0f, 1.0f);
+  return t;
+}
+
+void expect_close(const Tensor& a, const Tensor& b, double tol) {
+  ASSERT_EQ(a.shape(), b.shape());
+  const auto x = a.to_vector(), y = b.to_vector();
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isinf(y[i])) {
+      EXPECT_EQ(x[i], y[i]) << i;
+    } else {
+      EXPECT_NEAR(x[i], y[i], tol) << i;
+    }
+  }
+}
+
+TEST(Attention, WorkedExampleOneKey) {
+  // One key: the softmax is 1 whatever the logit, so the output is v.
+  const Tensor q = Tensor::from_vector({1, 2}, {1, 1, 1, 2});
+  const Tensor k = Tensor::from_vector({2, 1}, {1, 1, 1, 2});
+  const Tensor v = Tensor::from_vector({3, 4}, {1, 1, 1, 2});
+  const AttentionResult r = attention(q, k, v);
+  EXPECT_EQ(r.out.to_vector(), (std::vector<float>{3, 4}));
+  // lse of one logit is the logit: <q,k>/sqrt(2) = 4/sqrt(2).
+  EXPECT_NEAR(r.lse.item(), 4.0 / std::sqrt(2.0), 1e-6);
+  EXPECT_EQ(attention_reference(q, k, v).out.to_vector(), (std::vector<float>{3, 4}));
+}
+
+TEST(Attention, HandCheckedTwoKeys) {
+  // q = [1,0], keys [1,0] and [0,1]: logits 1/sqrt(2) = 0.70710678 and 0.
+  // p0 = 1 / (1 + e^-0.70710678) = 1 / 1.49306869 = 0.66976155; out = p0·[1,2] + (1-p0)·[3,4]
+  // = [1.66047690, 2.66047690]; lse = ln(e^0.70710678 + 1) = ln(3.02811498) = 1.10794031.
+  const Tensor q = Tensor::from_vector({1, 0}, {1, 1, 1, 2});
+  const Tensor k = Tensor::from_vector({1, 0, 0, 1}, {1, 1, 2, 2});
+  const Tensor v = Tensor::from_vector({1, 2, 3, 4}, {1, 1, 2, 2});
+  for (const AttentionResult& r : {attention(q, k, v), AttentionResult{attention_reference(q, k, v).out,
+                                                                        attention_reference(q, k, v).lse}}) {
+    EXPECT_NEAR(r.out.get({0, 0, 0, 0}), 1.66047690, 1e-6);
+    EXPECT_NEAR(r.out.get({0, 0, 0, 1}), 2.66047690, 1e-6);
+    EXPECT_NEAR(r.lse.item(), 1.10794031, 1e-6);
+  }
+  const Tensor w = attention_reference(q, k, v).weights;
+  EXPECT_NEAR(w.get({0, 0, 0, 0}), 0.66976155, 1e-7);
+  // Causal with T = 1, S = 2 and offset 0: the query sees key 0 only.
+  EXPECT_NEAR(attention(q, k, v, {.causal = true, .offset = 0}).out.get({0, 0, 0, 1}), 2.0, 1e-6);
+}
+
+TEST(Attention, OptionsPlumbingMatchesReference) {
+  const int64_t B = 2, H = 4, Hkv = 2, T = 9, S = 13, D = 16;
+  // q as a strided view: heads permuted out of a [B,T,H,D] projection.
+  const Tensor q = randn({B, T, H, D}, 1).permute({0, 2, 1, 3});
+  const Tensor k = randn({B, Hkv, S, D}, 2), v = randn({B, Hkv, S, D}, 3);
+  Tensor bool_mask = Tensor::full({T, S}, 1, DType::kI32);
+  bool_mask.set({2, 5}, 0);
+  bool_mask.set({4, 0}, 0);
+  Tensor add_mask = randn({1, H, 1, S}, 4);
+  add_mask.set({0, 1, 0, 3}, -INFINITY);
+  const Tensor slopes = Tensor::from_vector({0.5f, 0.25f, 0.125f, 0.0625f}, {H});
+  const std::vector<AttentionOptions> all = {
+      {},
+      {.causal = true},
+      {.key_lengths = Tensor::from_vector_i32({5, 0}, {B})},
+      {.mask = bool_mask},
+      {.mask = add_mask, .window_left = 3, .window_right = 1},
+      {.causal = true, .offset = 2, .alibi_slopes = slopes, .softcap = 3.0f},
+      {.scale = 0.3, .causal = true, .key_lengths = Tensor::from_vector_i64({11, 7}, {B}), .mask = bool_mask,
+       .window_left = 4, .alibi_slopes = slopes, .softcap = 2.0f, .dropout_p = 0.25f, .dropout_seed = 5},
+  };
+  for (size_t n = 0; n < all.size(); ++n) {
+    SCOPED_TRACE(n);
+    const AttentionResult r = attention(q, k, v, all[n]);
+    const AttentionReference ref = attention_reference(q, k, v, all[n]);
+    expect_close(r.out, ref.out, 2e-5);
+    expect_close(r.lse, ref.lse, 2e-5);
+    const Tensor w = attention_weights(q, k, r.lse, all[n], {3, 0});
+    expect_close(w.select(1, 0), ref.weights.select(1, 3), 2e-6);
+    expect_close(w.select(1, 1), ref.weights.select(1, 0), 2e-6);
+  }
+}
+
+TEST(Attention, Bf16InputsAndNoLse) {
+  const Tensor q = randn({1, 2, 5, 8}, 7), k = randn({1, 1, 6, 8}, 8), v = randn({1, 1, 6, 8}, 9);
+  const AttentionResult r =
+      attention(q.to(DType::kBF16), k.to(DType::kBF16), v.to(DType::kBF16), {.causal = true, .return_lse = false});
+  EXPECT_EQ(r.out.dtype(), DType::kBF16);
+  EXPECT_FALSE(r.lse.defined());
+  const AttentionReference ref = attention_reference(q, k, v, {.causal = true});
+  expect_close(r.out.to(DType::kF32), ref.out, 0.05);
+}
+
+// Expects `fn` to throw E whose message contains every string in `parts`.
+template <class E, class Fn>
+void expect_error(Fn fn, std::vector<std::string> parts) {
+  try {
+    fn();
+    ADD_FAILURE() << "no exception";
+  } catch (const E& e) {
+    for (const auto& s : parts) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << e.what() << " lacks " << s;
+  }
+}
+
+TEST(Attention, BadInputThrowsNamingBothShapes) {
+  const Tensor q = Tensor::zeros({1, 4, 3, 8}), k = Tensor::zeros({1, 2, 5, 8}), v = Tensor::zeros({1, 2, 5, 8});
+  expect_error<ShapeError>([&] { attention(q, Tensor::zeros({1, 2, 5, 7}), v); }, {"[1,4,3,8]", "[1,2,5,7]"});
+  expect_error<ShapeError>([&] { attention(q, k, Tensor::zeros({1, 2, 6, 8})); }, {"[1,2,6,8]", "[1,2,5,8]"});
+  expect_error<ShapeError>([&] { attention(q, Tensor::zeros({1, 3, 5, 8}), Tensor::zeros({1, 3, 5, 8})); },
+                           {"[1,4,3,8]", "[1,3,5,8]"});
+  expect_error<ShapeError>([&] { attention(q, k.to(DType::kBF16), v); }, {"f32", "bf16", "[1,4,3,8]", "[1,2,5,8]"});
+  expect_error<ShapeError>([&] { attention(Tensor::zeros({4, 3, 8}), k, v); }, {"[4,3,8]"});
+  expect_error<ShapeError>([&] { attention(q, k, v, {.mask = Tensor::zeros({3, 4})}); }, {"[3,4]", "[1,4,3,5]"});
+  expect_error<ShapeError>([&] { attention(q, k, v, {.key_lengths = Tensor::from_vector_i32({1, 2}, {2})}); },
+                           {"[2]", "[1]"});
+  expect_error<ShapeError>([&] { attention(q, k, v, {.alibi_slopes = Tensor::zeros({2})}); }, {"[2]", "[4]"});
+  expect_error<ValueError>([&] { attention(q, k, v, {.dropout_p = 1.0f}); }, {"dropout_p"});
+  expect_error<ValueError>([&] { attention(q, k, v, {.window_left = -2}); }, {"-2"});
+  const Tensor lse = attention(q, k, v).lse;
+  expect_error<ShapeError>([&] { attention_weights(q, k, lse, {}, {4}); }, {"head 4", "[1,4,3,8]"});
+  expect_error<ShapeError>([&] { attention_weights(q, k, Tensor::zeros({1, 4, 2}), {}, {0}); }, {"[1,4,3]", "[1,4,2]"});
+}
+
+}  // namespace
+}  // namespace attn
