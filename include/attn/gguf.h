@@ -125,7 +125,7 @@ class GgufFile {
   std::span<const std::byte> tensor_bytes(std::string_view name) const;
   // F32/F16/BF16 tensors in their own dtype, borrowing the mapping when aligned.
   Tensor tensor(std::string_view name) const;
-  // Any dequantisable type as a fresh f32 tensor of `shape` (ValueError for other types).
+  // Any dequantisable type as f32 of `shape` (a view for aligned F32; ValueError for other types).
   Tensor tensor_f32(std::string_view name) const;
 
  private:

@@ -60,7 +60,7 @@ class SafetensorsFile {
   uint64_t file_size() const;
   uint64_t header_size() const { return header_size_; }  // the JSON header's length in bytes
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
-  // In header order (the order the JSON lists them).
+  // In byte order (sorted by data offset).
   const std::vector<SafetensorsEntry>& tensors() const { return entries_; }
   bool contains(std::string_view name) const;
   // Throws ValueError naming the file and the tensor when absent.

@@ -1,4 +1,5 @@
-// io/mapped_file.cpp — POSIX mmap of a whole file, read-only, private.
+// io/mapped_file.cpp — POSIX mmap of a whole file, private copy-on-write: a tensor that borrows the
+// mapping may be written to without ever touching the file.
 #include "io/mapped_file.h"
 
 #include <attn/error.h>
@@ -26,7 +27,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   m->path_ = path;
   m->size_ = static_cast<uint64_t>(st.st_size);
   if (m->size_ > 0) {
-    void* p = ::mmap(nullptr, static_cast<size_t>(m->size_), PROT_READ, MAP_PRIVATE, fd, 0);
+    void* p = ::mmap(nullptr, static_cast<size_t>(m->size_), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     int err = errno;
     ::close(fd);
     ATTN_CHECK(p != MAP_FAILED, IoError, "{}: cannot map {} bytes: {}", path, m->size_, std::strerror(err));

@@ -1,4 +1,4 @@
-// io/mapped_file.h — a read-only POSIX memory mapping of a whole file.
+// io/mapped_file.h — a private (copy-on-write) POSIX memory mapping of a whole file.
 //
 //   auto m = attn::MappedFile::open("model.safetensors");   // IoError when it cannot be opened
 //   std::span<const std::byte> all = m->bytes();
