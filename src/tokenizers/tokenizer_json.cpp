@@ -388,7 +388,7 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& name) {
   try {
     root = json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
-    throw FormatError(fmt::format("{}: not valid JSON: {}", name, e.what()));
+    throw FormatError(fmt::format("{}: (root): not valid JSON: {}", name, e.what()));
   }
   const Reader r{name};
   r.object(root, "(root)");
