@@ -1,0 +1,37 @@
+// ops/embedding.cpp — embedding lookup: ids [...] (i32/i64) into table [V,C] -> [...,C].
+#include <attn/ops.h>
+
+#include "kernels/embedding.h"
+#include "ops/ops_util.h"
+
+namespace attn {
+using namespace ops_detail;
+
+Tensor embedding(const Tensor& ids, const Tensor& table) {
+  ATTN_CHECK(ids.defined() && (ids.dtype() == DType::kI32 || ids.dtype() == DType::kI64), ShapeError,
+             "embedding: ids must be i32 or i64, got {}", ids.defined() ? ids.str() : "undefined");
+  check_f32("embedding", table, "table");
+  ATTN_CHECK(table.dim() == 2, ShapeError, "embedding: table must be [V,C], got {}", table.str());
+  const int64_t V = table.size(0), C = table.size(1), n = ids.numel();
+  const Tensor id = ids.contiguous();
+  const Tensor t = table.contiguous();
+  const int64_t bad = ids.dtype() == DType::kI32 ? kernels::embedding_find_bad_id_i32(id.data<int32_t>(), n, V)
+                                                 : kernels::embedding_find_bad_id_i64(id.data<int64_t>(), n, V);
+  if (bad >= 0) {
+    const int64_t value = ids.dtype() == DType::kI32 ? id.data<int32_t>()[bad] : id.data<int64_t>()[bad];
+    ATTN_CHECK(false, ShapeError, "embedding: id {} at position {} of ids {} is outside [0, {}) (table {})", value,
+               bad, shape_str(ids.shape()), V, shape_str(table.shape()));
+  }
+  Shape out_shape = ids.shape();
+  out_shape.push_back(C);
+  Tensor y = Tensor::empty(out_shape);
+  if (n > 0 && C > 0) {
+    if (ids.dtype() == DType::kI32)
+      kernels::embedding_gather_i32(id.data<int32_t>(), n, fptr(t), V, C, fptr_mut(y));
+    else
+      kernels::embedding_gather_i64(id.data<int64_t>(), n, fptr(t), V, C, fptr_mut(y));
+  }
+  return y;
+}
+
+}  // namespace attn

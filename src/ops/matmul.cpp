@@ -1,0 +1,130 @@
+// ops/matmul.cpp — matmul (batched, broadcasting) and linear, on kernels::sgemm.
+//
+// Views go to the GEMM without copies whenever their layout allows: a matrix whose column stride
+// is 1 is passed as is, one whose row stride is 1 as a transposed operand, and leading (batch)
+// dims that collapse to a single stride become the batch stride (0 for a broadcast operand).
+// Anything else is copied contiguous first. When B is shared by every batch item and A's rows are
+// evenly spaced across the batch, the batch is folded into M: one large GEMM instead of many.
+#include <attn/ops.h>
+
+#include <cstring>
+
+#include "kernels/gemm.h"
+#include "ops/ops_util.h"
+
+namespace attn {
+namespace {
+using namespace ops_detail;
+
+// A [batch..., R, C] view as the GEMM sees it.
+struct GemmOperand {
+  Tensor keep;  // owns the data (the view itself or a contiguous copy)
+  const float* p = nullptr;
+  bool trans = false;
+  int64_t ld = 0, batch_stride = 0;
+};
+
+// Fills g from t's strides; false when the layout needs a copy.
+bool describe(const Tensor& t, GemmOperand& g) {
+  const int64_t nb = t.dim() - 2, R = t.size(-2), C = t.size(-1), sR = t.stride(-2), sC = t.stride(-1);
+  if (sC == 1 && (R == 1 || sR >= std::max<int64_t>(C, 1))) {
+    g.trans = false, g.ld = R == 1 ? std::max<int64_t>(C, 1) : sR;
+  } else if (sR == 1 && (C == 1 || sC >= std::max<int64_t>(R, 1))) {
+    g.trans = true, g.ld = C == 1 ? std::max<int64_t>(R, 1) : sC;
+  } else {
+    return false;
+  }
+  // One stride for the flattened batch: the innermost non-1 batch dim's, consistent outward.
+  int64_t s = 0, span = 1;
+  bool have = false;
+  for (int64_t d = nb - 1; d >= 0; --d) {
+    if (t.size(d) == 1) continue;
+    if (!have) s = t.stride(d), have = true;
+    else if (t.stride(d) != s * span) return false;
+    span *= t.size(d);
+  }
+  g.batch_stride = s;
+  g.keep = t;
+  g.p = fptr(t);
+  return true;
+}
+
+GemmOperand gemm_operand(const Tensor& t) {
+  GemmOperand g;
+  if (!describe(t, g)) describe(t.contiguous(), g);
+  return g;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  check_f32("matmul", a_in, "a");
+  check_f32("matmul", b_in, "b");
+  ATTN_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, ShapeError, "matmul: a {} and b {} must have at least 1 dim",
+             a_in.str(), b_in.str());
+  const Tensor a = a_in.dim() == 1 ? a_in.unsqueeze(0) : a_in;  // [K] -> [1,K]
+  const Tensor b = b_in.dim() == 1 ? b_in.unsqueeze(1) : b_in;  // [K] -> [K,1]
+  const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+  ATTN_CHECK(b.size(-2) == K, ShapeError, "matmul: a {} and b {} do not fit: a.size(-1)={} != b.size(-2)={}",
+             shape_str(a_in.shape()), shape_str(b_in.shape()), K, b.size(-2));
+  const Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
+  Shape batch;
+  try {
+    batch = broadcast_shapes(a_batch, b_batch);
+  } catch (const ShapeError&) {
+    ATTN_CHECK(false, ShapeError, "matmul: batch dims of a {} and b {} do not broadcast", shape_str(a_in.shape()),
+               shape_str(b_in.shape()));
+  }
+  Shape a_full = batch, b_full = batch, out_shape = batch;
+  a_full.insert(a_full.end(), {M, K});
+  b_full.insert(b_full.end(), {K, N});
+  out_shape.insert(out_shape.end(), {M, N});
+  Tensor y = Tensor::zeros(out_shape);
+  const int64_t nbatch = shape_numel(batch);
+  if (y.numel() > 0 && K > 0) {
+    const GemmOperand ga = gemm_operand(a.expand(a_full)), gb = gemm_operand(b.expand(b_full));
+    if (gb.batch_stride == 0 && !ga.trans && nbatch > 1 && ga.batch_stride == M * ga.ld) {
+      kernels::sgemm(false, gb.trans, nbatch * M, N, K, 1.0f, ga.p, ga.ld, gb.p, gb.ld, 0.0f, fptr_mut(y), N);
+    } else {
+      kernels::sgemm_batched(ga.trans, gb.trans, M, N, K, 1.0f, ga.p, ga.ld, ga.batch_stride, gb.p, gb.ld,
+                             gb.batch_stride, 0.0f, fptr_mut(y), N, M * N, nbatch);
+    }
+  }
+  if (a_in.dim() == 1) y = y.squeeze(y.dim() - 2);
+  if (b_in.dim() == 1) y = y.squeeze(y.dim() - 1);
+  return y;
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  check_f32("linear", x, "x");
+  check_f32("linear", w, "weight");
+  ATTN_CHECK(w.dim() == 2, ShapeError, "linear: weight must be [out,in], got {}", w.str());
+  const int64_t out = w.size(0), in = w.size(1);
+  ATTN_CHECK(x.dim() >= 1 && x.size(-1) == in, ShapeError, "linear: x {} does not fit weight {}: x.size(-1) must be {}",
+             shape_str(x.shape()), shape_str(w.shape()), in);
+  if (b.defined()) {
+    check_f32("linear", b, "bias");
+    ATTN_CHECK(b.dim() == 1 && b.size(0) == out, ShapeError, "linear: bias {} does not fit weight {}: want [{}]",
+               shape_str(b.shape()), shape_str(w.shape()), out);
+  }
+  const int64_t rows = x.numel() / std::max<int64_t>(in, 1);
+  Shape out_shape = x.shape();
+  out_shape.back() = out;
+  Tensor y = Tensor::empty(out_shape);
+  if (y.numel() == 0) return y;
+  float* yp = fptr_mut(y);
+  if (b.defined()) {  // y starts as the bias rows; the GEMM adds with beta = 1
+    const Tensor bc = b.contiguous();
+    for (int64_t r = 0; r < rows; ++r) std::memcpy(yp + r * out, fptr(bc), sizeof(float) * out);
+  }
+  const float beta = b.defined() ? 1.0f : 0.0f;
+  if (in == 0) {
+    if (!b.defined()) std::memset(yp, 0, sizeof(float) * y.numel());
+    return y;
+  }
+  const GemmOperand gx = gemm_operand(x.reshape({rows, in})), gw = gemm_operand(w.transpose(0, 1));
+  kernels::sgemm(gx.trans, gw.trans, rows, out, in, 1.0f, gx.p, gx.ld, gw.p, gw.ld, beta, yp, out);
+  return y;
+}
+
+}  // namespace attn

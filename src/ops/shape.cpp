@@ -1,0 +1,72 @@
+// ops/shape.cpp — concat (copies), split / chunk (views), transpose_last2 (view). Any dtype.
+#include <attn/ops.h>
+
+#include "ops/ops_util.h"
+
+namespace attn {
+using namespace ops_detail;
+
+Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
+  ATTN_CHECK(!xs.empty(), ShapeError, "concat: no tensors given");
+  const Tensor& first = xs[0];
+  ATTN_CHECK(first.defined(), ShapeError, "concat: tensor 0 is undefined");
+  const int64_t d = normalize_dim("concat", first, dim);
+  Shape out_shape = first.shape();
+  out_shape[d] = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    ATTN_CHECK(x.defined(), ShapeError, "concat: tensor {} is undefined", i);
+    ATTN_CHECK(x.dtype() == first.dtype(), ShapeError, "concat: tensor {} is {} but tensor 0 is {}", i, x.str(),
+               first.str());
+    bool fits = x.dim() == first.dim();
+    for (int64_t k = 0; fits && k < x.dim(); ++k) fits = k == d || x.size(k) == first.size(k);
+    ATTN_CHECK(fits, ShapeError, "concat: tensor {} {} and tensor 0 {} differ outside dim {}", i,
+               shape_str(x.shape()), shape_str(first.shape()), d);
+    out_shape[d] += x.size(d);
+  }
+  Tensor y = Tensor::empty(out_shape, first.dtype());
+  int64_t offset = 0;
+  for (const Tensor& x : xs) {
+    if (x.size(d) > 0) {
+      Tensor dst = y.narrow(d, offset, x.size(d));
+      dst.copy_from(x);
+    }
+    offset += x.size(d);
+  }
+  return y;
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  const int64_t d = normalize_dim("split", x, dim);
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    ATTN_CHECK(s >= 0, ShapeError, "split: negative size {} for {}", s, x.str());
+    total += s;
+  }
+  ATTN_CHECK(total == x.size(d), ShapeError, "split: sizes sum to {} but dim {} of {} has {}", total, d, x.str(),
+             x.size(d));
+  std::vector<Tensor> out;
+  int64_t offset = 0;
+  for (int64_t s : sizes) {
+    out.push_back(x.narrow(d, offset, s));
+    offset += s;
+  }
+  return out;
+}
+
+std::vector<Tensor> chunk(const Tensor& x, int64_t n, int64_t dim) {
+  ATTN_CHECK(n > 0, ShapeError, "chunk: number of chunks must be positive, got {} for {}", n, x.str());
+  const int64_t d = normalize_dim("chunk", x, dim);
+  const int64_t size = x.size(d), step = (size + n - 1) / n;
+  std::vector<int64_t> sizes;
+  for (int64_t off = 0; off < size; off += step) sizes.push_back(std::min(step, size - off));
+  if (sizes.empty()) sizes.push_back(0);
+  return split(x, sizes, d);
+}
+
+Tensor transpose_last2(const Tensor& x) {
+  ATTN_CHECK(x.dim() >= 2, ShapeError, "transpose_last2: x must have at least 2 dims, got {}", x.str());
+  return x.transpose(x.dim() - 2, x.dim() - 1);
+}
+
+}  // namespace attn
