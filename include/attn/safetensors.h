@@ -84,7 +84,7 @@ class SafetensorsFile {
 };
 
 // Writes tensors (any attn dtype, any layout) and string metadata as one safetensors file: entries
-// sorted like the `safetensors` Python package (by alignment, then name), header JSON padded with
+// sorted like the `safetensors` Python package (by dtype, then name), header JSON padded with
 // spaces to a multiple of 8, written to a temp file in the same directory, fsync'd, renamed over
 // `path`. On failure `path` is untouched and IoError/ValueError is thrown.
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,

@@ -1,5 +1,5 @@
 // io/safetensors_write.cpp — the safetensors writer, byte-compatible with the `safetensors` Python
-// package (0.4+): entries sorted by element size (largest first) then name, compact JSON with
+// package (0.8): entries sorted by dtype (the crate's enum order, descending) then name, compact JSON with
 // "__metadata__" first, the header padded with spaces to a multiple of 8, tensors back to back.
 #include <attn/safetensors.h>
 
@@ -23,6 +23,19 @@ std::string_view st_name_of(DType t) {
     case DType::kI64: return "I64";
   }
   return "?";
+}
+
+// The position of each dtype in the Rust crate's Dtype enum (F16 < BF16 < I32 < F32 < I64); the
+// package writes entries by that position, descending, then by name.
+int st_rank(DType t) {
+  switch (t) {
+    case DType::kF16: return 1;
+    case DType::kBF16: return 2;
+    case DType::kI32: return 3;
+    case DType::kF32: return 4;
+    case DType::kI64: return 5;
+  }
+  return 0;
 }
 
 std::string json_string(const std::string& s, std::string_view what) {
@@ -53,8 +66,8 @@ Plan plan_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors
     order.push_back(&p);
   }
   std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-    size_t sa = dtype_size(a->second.dtype()), sb = dtype_size(b->second.dtype());
-    return sa != sb ? sa > sb : a->first < b->first;
+    int ra = st_rank(a->second.dtype()), rb = st_rank(b->second.dtype());
+    return ra != rb ? ra > rb : a->first < b->first;
   });
   // 2. Header JSON, built by hand to keep the package's key order.
   std::string h = "{";
