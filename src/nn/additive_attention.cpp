@@ -26,7 +26,7 @@ AttendResult attend_scores(const Tensor& scores, const Tensor& values, const Att
   // scores: [B,T,S]  values: [B,S,Cv]
   const int64_t B = scores.size(0), S = scores.size(2);
   Tensor e = scores;
-  const Tensor neg_inf = Tensor::full({}, kNegInf);
+  const Tensor neg_inf = Tensor::full({1}, kNegInf);
   if (in.key_lengths.defined()) {
     ATTN_CHECK(in.key_lengths.dim() == 1 && in.key_lengths.size(0) == B, ShapeError,
                "{}: key_lengths {} must be [B] = [{}]", who, tensor_shape_str(in.key_lengths), B);

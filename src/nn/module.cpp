@@ -18,6 +18,7 @@ void Module::register_parameter(std::string local, Tensor& tensor) {
              "{}: parameter name '{}' must be non-empty and without dots", label(), local);
   for (auto& [n, _] : params_)
     ATTN_CHECK(n != local, ConfigError, "{}: parameter '{}' registered twice", label(), local);
+  if (tensor.defined() && dtype_is_float(tensor.dtype())) tensor.set_requires_grad(true);
   params_.emplace_back(std::move(local), &tensor);
 }
 
@@ -138,7 +139,19 @@ LoadReport Module::load_state(const std::map<std::string, Tensor>& tensors, cons
 void Module::assign(std::string_view dotted, const Tensor& value) {
   Tensor& t = parameter(dotted);
   check_same_shape(std::string(dotted), value, t);
+  const bool grad = t.requires_grad();
   t = value;
+  if (t.is_leaf() && dtype_is_float(t.dtype())) t.set_requires_grad(grad);
+}
+
+void Module::set_requires_grad(bool on) {
+  for (auto& p : named_parameters())
+    if (p.tensor->defined() && p.tensor->is_leaf()) p.tensor->set_requires_grad(on);
+}
+
+void Module::zero_grad() {
+  for (auto& p : named_parameters())
+    if (p.tensor->defined()) p.tensor->zero_grad();
 }
 
 void Module::init_recursive(Rng& rng) {

@@ -63,11 +63,12 @@ MhaProjections MultiHeadAttention::project(const Tensor& x, const Tensor& memory
   ATTN_CHECK(!cross || !qkv_proj_, ConfigError, "{}: fused_qkv is self-attention only, but memory was given", label());
   MhaProjections p;
   if (qkv_proj_) {
-    const Tensor qkv = qkv_proj_->forward(x);  // [B,T,(H+2Hkv)·D]
-    const std::vector<Tensor> parts = split(qkv, {H * D, Hkv * D, Hkv * D}, -1);
-    p.q = split_heads(parts[0], H);
-    p.k = split_heads(parts[1], Hkv);
-    p.v = split_heads(parts[2], Hkv);
+    // [B,T,(H+2Hkv)·D] -> [B,T,H+2Hkv,D] (a view), then the q, k and v heads are narrows of dim 2.
+    const Tensor qkv = qkv_proj_->forward(x);
+    const Tensor heads = qkv.view({x.size(0), x.size(1), H + 2 * Hkv, D});
+    p.q = heads.narrow(2, 0, H).permute({0, 2, 1, 3});
+    p.k = heads.narrow(2, H, Hkv).permute({0, 2, 1, 3});
+    p.v = heads.narrow(2, H + Hkv, Hkv).permute({0, 2, 1, 3});
   } else {
     const Tensor& kv_in = cross ? memory : x;
     p.q = split_heads(q_proj_->forward(x), H);

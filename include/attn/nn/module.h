@@ -22,10 +22,12 @@
 // nor movable (the registry holds addresses): hold them by value as members, or in
 // std::vector<std::unique_ptr<...>> for stacks of layers.
 //
-// For autograd (issue 4): named_parameters() hands out Tensor* to the live members, so gradients and
-// optimizer state can be attached per parameter and updates written in place. Two names may share
-// one storage (tied embeddings, made with parameter(a) = parameter(b)); unique_parameters() lists
-// each storage once.
+// For autograd (attn/autograd.h): registered parameters are leaves with requires_grad on (like a
+// torch Parameter), so ops record their use and backward() leaves d(loss)/d(w) in w.grad();
+// named_parameters() hands out Tensor* to the live members, so optimizer state can be kept per
+// parameter and updates written in place (under NoGradGuard). Two names may share one storage (tied
+// embeddings, made with assign(b, parameter(a))); unique_parameters() lists each storage once.
+// Run inference under NoGradGuard so nothing is recorded.
 //
 // `name()` is the module's full dotted path given at construction (GUIDE convention 4, e.g.
 // "decoder.layers.3.self_attn.q_proj"); forward-time errors name it. Listings are relative to the
@@ -103,6 +105,12 @@ class Module {
   // ShapeError rule. The tensor must be f32 unless the caller knows the module handles its dtype.
   void assign(std::string_view dotted, const Tensor& value);
 
+  // ---- gradients ----
+  // Turns requires_grad on or off for every parameter (off = frozen, e.g. for fine-tuning a part).
+  void set_requires_grad(bool on);
+  // Clears every parameter's gradient.
+  void zero_grad();
+
   // ---- init and mode ----
   // Fills every parameter from `rng` in registration order (each module's reset_parameters, e.g.
   // torch's defaults for Linear); same seed, same weights, any thread count.
@@ -113,8 +121,8 @@ class Module {
   bool training() const { return training_; }
 
  protected:
-  // Registers a member tensor under a local name (no dots). The reference must outlive the module:
-  // pass a member.
+  // Registers a member tensor under a local name (no dots) and turns its requires_grad on. The
+  // reference must outlive the module: pass a member.
   void register_parameter(std::string local, Tensor& tensor);
   void register_module(std::string local, Module& child);
   // name() + "." + local (or local when this module is unnamed): the name to give a child.
