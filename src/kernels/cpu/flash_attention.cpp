@@ -1,18 +1,25 @@
 // kernels/cpu/flash_attention.cpp — flash-style attention forward (see flash_attention.h).
 //
+// Layout choice: everything runs TRANSPOSED, with SIMD lanes along the query rows of a tile. Scores are
+// Sᵀ[key, row], the output accumulator is Oᵀ[d, row]; K and V are read in place (each element
+// broadcast into an FMA), so no K/V tile is ever packed or transposed, and the softmax statistics
+// (max, sum, rescale factor) are per-lane vectors — no horizontal reductions anywhere.
+//
 // Per work item (b, h, query tile of up to kAttnTileRows rows):
-//   1. Pack Q rows, pre-multiplied by scale. Scores stay in natural units (so that lse, and weights
-//      recomputed from it, round exactly as the scores do); exp(x) is 2^(x·log2 e).
+//   1. Pack Qᵀ [D, kAttnTileRows] pre-multiplied by scale (once per item, amortised over all keys).
+//      Scores stay in natural units so lse, and weights recomputed from it, round as the scores do.
 //   2. Work out each row's structural key band [lo, hi) (causal, window, padding). Key tiles outside
 //      the union of the bands are never visited; tiles inside every row's band need no masking.
-//   3. Per key tile: pack K transposed ([D, kAttnTileCols]) and V ([keys, Dp]), both cache resident.
-//      Per block of kRows query rows: S = Q·Kᵀ by a register-blocked micro-kernel; logit terms and
-//      boundary masks (overwrite with -inf, never add, so NaN in a masked K cannot survive); online
-//      softmax (row max, one exp2 per score, one rescale factor per row and tile); O = O·alpha + P·V
-//      by a second register-blocked micro-kernel.
-//   4. out = O / l, lse = m + log l; a row that saw no key gives 0 and -inf.
-// NaN/Inf in a V row that some rows of a tile may not see: P·V would compute 0·NaN, so that (rare)
-// tile takes a path that skips zero probabilities (PvTileSafe).
+//   3. Per key tile of up to kAttnTileCols keys (K/V rows stay in L1/L2 while the tile is in use):
+//      a. Sᵀ = K_tile · Qᵀ: register-blocked micro-kernel, kKeys keys x kVecs vectors of rows.
+//      b. Logit terms and boundary masks, overwriting with -inf (never adding, so a NaN computed
+//         from a masked K cannot survive).
+//      c. Online softmax down each lane: new max, alpha = e^(m_old - m_new), p = e^(s - m_new),
+//         l = l·alpha + Σp — one rescale factor per row and tile.
+//      d. Oᵀ = Oᵀ·alpha + Vᵀ_tile · Pᵀ: register-blocked micro-kernel, kDims dims x kVecs vectors.
+//   4. out = Oᵀᵀ / l, lse = m + log l; a row that saw no key gives 0 and -inf.
+// NaN/Inf in a V row that some rows of a boundary tile may not see: V·P would compute NaN·0, so such
+// a tile (found by a scan of boundary tiles only) takes an FMA that keeps the accumulator where p = 0.
 #include "kernels/cpu/flash_attention.h"
 
 #include <attn/threads.h>
@@ -38,17 +45,17 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
-// Register blocking: kRows query rows x kVecs vectors of keys (scores) or of D (output).
+// Register blocking: kKeys keys (or kDims head dims) x kVecs vectors of query rows.
 #if HWY_MAX_BYTES >= 64
-constexpr int kRows = 6, kVecs = 4;  // 24 accumulators of 32 zmm
+constexpr int kKeys = 6, kDims = 6, kVecs = 4;  // 24 accumulators of 32 zmm; 64 rows per block
 #elif HWY_MAX_BYTES >= 16
-constexpr int kRows = 6, kVecs = 2;  // 12 accumulators of 16 ymm/xmm
+constexpr int kKeys = 6, kDims = 6, kVecs = 2;  // 12 accumulators of 16 ymm/xmm
 #else
-constexpr int kRows = 4, kVecs = 2;
+constexpr int kKeys = 4, kDims = 4, kVecs = 2;
 #endif
 
 constexpr float kLog2e = 1.4426950408889634f;
-constexpr int64_t kLd = kAttnTileCols;  // row stride of the score and Kᵀ tiles
+constexpr int64_t kW = kAttnTileRows;  // row stride of the Qᵀ, Sᵀ and Oᵀ tiles (lanes = query rows)
 
 // e^x = 2^(x·log2 e): a degree-6 fit of 2^f on [-0.5, 0.5] (rel. error 3e-9 before rounding) times
 // 2^round. Results below 2^-126 (including x = -inf) are exactly 0; NaN stays NaN (Max keeps its
@@ -70,290 +77,255 @@ HWY_INLINE VF FastExp(DF df, VF x_nat) {
   return hn::IfThenZeroElse(hn::Lt(x, hn::Set(df, -126.0f)), hn::Mul(r, hn::BitCast(df, bits)));
 }
 
-// Per-thread scratch, allocated once per call and thread.
+// Per-thread scratch, allocated once per call and thread. Row-indexed arrays are kW long and
+// vector-aligned; rows past the item's end are padding (zero Q, empty band).
 struct Workspace {
-  int64_t dp = 0;                          // D rounded up to whole vectors
-  hwy::AlignedFreeUniquePtr<float[]> q;    // [kAttnTileRows, D]
-  hwy::AlignedFreeUniquePtr<float[]> kt;   // [D, kLd]
-  hwy::AlignedFreeUniquePtr<float[]> v;    // [kAttnTileCols, dp]
-  hwy::AlignedFreeUniquePtr<float[]> s;    // [kRows, kLd]
-  hwy::AlignedFreeUniquePtr<float[]> o;    // [kAttnTileRows, dp]
-  float m[kAttnTileRows], l[kAttnTileRows];
-  int64_t lo[kAttnTileRows], hi[kAttnTileRows];
+  hwy::AlignedFreeUniquePtr<float[]> qt;  // [D, kW]
+  hwy::AlignedFreeUniquePtr<float[]> st;  // [kAttnTileCols, kW]
+  hwy::AlignedFreeUniquePtr<float[]> ot;  // [D, kW]
+  hwy::AlignedFreeUniquePtr<float[]> rows;  // m, l, alpha, lo, hi, lse: 6 x [kW]
+  float *m, *l, *alpha, *lo_f, *hi_f, *lse;
+  int64_t lo[kW], hi[kW];
 
   explicit Workspace(int64_t D) {
-    const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
-    dp = (D + n - 1) / n * n;
-    q = hwy::AllocateAligned<float>(kAttnTileRows * D);
-    kt = hwy::AllocateAligned<float>(D * kLd);
-    v = hwy::AllocateAligned<float>(kAttnTileCols * dp);
-    s = hwy::AllocateAligned<float>(kRows * kLd);
-    o = hwy::AllocateAligned<float>(kAttnTileRows * dp);
+    qt = hwy::AllocateAligned<float>(D * kW);
+    st = hwy::AllocateAligned<float>(kAttnTileCols * kW);
+    ot = hwy::AllocateAligned<float>(D * kW);
+    rows = hwy::AllocateAligned<float>(6 * kW);
+    m = rows.get(), l = m + kW, alpha = l + kW, lo_f = alpha + kW, hi_f = lo_f + kW, lse = hi_f + kW;
   }
 };
 
-// ---- packing ----
+struct Item {
+  int64_t b, h, hk, t0, rows;
+  int64_t kmin, kmax;        // union of the rows' bands
+  int64_t full_lo, full_hi;  // intersection of the rows' bands
+};
 
-void PackQ(const AttentionParams& p, int64_t b, int64_t h, int64_t t0, int64_t rows, float qscale, float* dst) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* src = p.q + b * p.q_stride[0] + h * p.q_stride[1] + (t0 + r) * p.q_stride[2];
-    for (int64_t d = 0; d < p.D; ++d) dst[r * p.D + d] = src[d] * qscale;
+// ---- setup ----
+
+// Qᵀ[d, r] = scale · q[t0 + r, d]; zero for padding rows.
+void PackQt(const AttentionParams& p, const Item& it, float* qt) {
+  std::fill(qt, qt + p.D * kW, 0.0f);
+  for (int64_t r = 0; r < it.rows; ++r) {
+    const float* src = p.q + it.b * p.q_stride[0] + it.h * p.q_stride[1] + (it.t0 + r) * p.q_stride[2];
+    for (int64_t d = 0; d < p.D; ++d) qt[d * kW + r] = src[d] * p.scale;
   }
 }
 
-// Kᵀ tile: kt[d, c] = k[kb + c, d] for c < nk, zero up to ncp.
-void PackK(const AttentionParams& p, int64_t b, int64_t hk, int64_t kb, int64_t nk, int64_t ncp, float* kt) {
-  const float* src = p.k + b * p.k_stride[0] + hk * p.k_stride[1] + kb * p.k_stride[2];
-  for (int64_t c = 0; c < nk; ++c)
-    for (int64_t d = 0; d < p.D; ++d) kt[d * kLd + c] = src[c * p.k_stride[2] + d];
-  for (int64_t d = 0; d < p.D; ++d)
-    for (int64_t c = nk; c < ncp; ++c) kt[d * kLd + c] = 0.0f;
-}
-
-// V tile [nk, dp] (zero padded); returns whether every value is finite.
-bool PackV(const AttentionParams& p, int64_t b, int64_t hk, int64_t kb, int64_t nk, int64_t dp, float* v) {
-  const float* src = p.v + b * p.v_stride[0] + hk * p.v_stride[1] + kb * p.v_stride[2];
-  for (int64_t c = 0; c < nk; ++c) {
-    std::copy_n(src + c * p.v_stride[2], p.D, v + c * dp);
-    std::fill(v + c * dp + p.D, v + (c + 1) * dp, 0.0f);
+// Bands of the item's rows (padding rows get an empty band at 0).
+void ItemBands(const AttentionParams& p, Workspace& ws, Item& it) {
+  it.kmin = p.S, it.kmax = 0, it.full_lo = 0, it.full_hi = p.S;
+  for (int64_t r = 0; r < kW; ++r) {
+    if (r < it.rows) {
+      attention_key_band(p, it.b, it.t0 + r, &ws.lo[r], &ws.hi[r]);
+    } else {
+      ws.lo[r] = ws.hi[r] = 0;
+    }
+    ws.lo_f[r] = static_cast<float>(ws.lo[r]);
+    ws.hi_f[r] = static_cast<float>(ws.hi[r]);
+    if (r >= it.rows) continue;
+    if (ws.lo[r] < ws.hi[r]) it.kmin = std::min(it.kmin, ws.lo[r]), it.kmax = std::max(it.kmax, ws.hi[r]);
+    it.full_lo = std::max(it.full_lo, ws.lo[r]);
+    it.full_hi = std::min(it.full_hi, ws.hi[r]);
   }
-  const DF df;
-  const size_t n = hn::Lanes(df);
-  VF acc = hn::Zero(df);  // x·0 is 0 for finite x and NaN for Inf/NaN
-  for (int64_t i = 0; i < nk * dp; i += static_cast<int64_t>(n)) acc = hn::MulAdd(hn::Load(df, v + i), hn::Zero(df), acc);
-  return hn::AllTrue(df, hn::Eq(acc, hn::Zero(df)));
 }
 
 // ---- micro-kernels ----
 
-// s[R, NV·N] = q[R, D] · kt[D, NV·N] (columns of one register block).
-template <int R, int NV>
-HWY_INLINE void QkTile(const float* HWY_RESTRICT q, int64_t D, const float* HWY_RESTRICT kt, float* HWY_RESTRICT s) {
+// Sᵀ[R keys, NV·N rows] = K[R keys, D] · Qᵀ[D, NV·N rows]; k rows are `ks` apart.
+template <int R>
+HWY_INLINE void QkBlock(const float* HWY_RESTRICT k, int64_t ks, int64_t D, const float* HWY_RESTRICT qt,
+                        float* HWY_RESTRICT st) {
   const DF df;
   const size_t n = hn::Lanes(df);
-  VF acc[R][NV];
+  VF acc[R][kVecs];
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < NV; ++c) acc[r][c] = hn::Zero(df);
+    for (int c = 0; c < kVecs; ++c) acc[r][c] = hn::Zero(df);
   for (int64_t d = 0; d < D; ++d) {
-    VF kv[NV];
-    for (int c = 0; c < NV; ++c) kv[c] = hn::Load(df, kt + d * kLd + c * n);
+    VF qv[kVecs];
+    for (int c = 0; c < kVecs; ++c) qv[c] = hn::Load(df, qt + d * kW + c * n);
     for (int r = 0; r < R; ++r) {
-      const VF qb = hn::Set(df, q[r * D + d]);
-      for (int c = 0; c < NV; ++c) acc[r][c] = hn::MulAdd(qb, kv[c], acc[r][c]);
+      const VF kb = hn::Set(df, k[r * ks + d]);
+      for (int c = 0; c < kVecs; ++c) acc[r][c] = hn::MulAdd(kb, qv[c], acc[r][c]);
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < NV; ++c) hn::Store(acc[r][c], df, s + r * kLd + c * n);
+    for (int c = 0; c < kVecs; ++c) hn::Store(acc[r][c], df, st + r * kW + c * n);
 }
 
-// o[R, NV·N] = o · alpha[r] + p[R, nk] · v[nk, NV·N] (one register block of the output columns).
-template <int R, int NV>
-HWY_INLINE void PvTile(const float* HWY_RESTRICT pr, int64_t nk, const float* HWY_RESTRICT v, int64_t dp,
-                       const float* alpha, float* HWY_RESTRICT o) {
+// Oᵀ[R dims, NV·N rows] = Oᵀ·alpha + V[nk, R dims]ᵀ · Pᵀ[nk, NV·N rows]; v rows are `vs` apart.
+// kSafe: keep the accumulator where p == 0 (a NaN/Inf value must not meet a zero probability).
+template <int R, bool kSafe>
+HWY_INLINE void PvBlock(const float* HWY_RESTRICT v, int64_t vs, int64_t nk, const float* HWY_RESTRICT pt,
+                        const float* HWY_RESTRICT alpha, float* HWY_RESTRICT ot) {
   const DF df;
   const size_t n = hn::Lanes(df);
-  VF acc[R][NV];
-  for (int r = 0; r < R; ++r) {
-    const VF a = hn::Set(df, alpha[r]);
-    for (int c = 0; c < NV; ++c) acc[r][c] = hn::Mul(hn::Load(df, o + r * dp + c * n), a);
+  VF acc[R][kVecs];
+  for (int c = 0; c < kVecs; ++c) {
+    const VF a = hn::Load(df, alpha + c * n);
+    for (int r = 0; r < R; ++r) acc[r][c] = hn::Mul(hn::Load(df, ot + r * kW + c * n), a);
   }
   for (int64_t j = 0; j < nk; ++j) {
-    VF vv[NV];
-    for (int c = 0; c < NV; ++c) vv[c] = hn::Load(df, v + j * dp + c * n);
+    VF pv[kVecs];
+    for (int c = 0; c < kVecs; ++c) pv[c] = hn::Load(df, pt + j * kW + c * n);
     for (int r = 0; r < R; ++r) {
-      const VF pb = hn::Set(df, pr[r * kLd + j]);
-      for (int c = 0; c < NV; ++c) acc[r][c] = hn::MulAdd(pb, vv[c], acc[r][c]);
+      const VF vb = hn::Set(df, v[j * vs + r]);
+      for (int c = 0; c < kVecs; ++c) {
+        if constexpr (kSafe) {
+          acc[r][c] = hn::IfThenElse(hn::Eq(pv[c], hn::Zero(df)), acc[r][c], hn::MulAdd(vb, pv[c], acc[r][c]));
+        } else {
+          acc[r][c] = hn::MulAdd(vb, pv[c], acc[r][c]);
+        }
+      }
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < NV; ++c) hn::Store(acc[r][c], df, o + r * dp + c * n);
+    for (int c = 0; c < kVecs; ++c) hn::Store(acc[r][c], df, ot + r * kW + c * n);
 }
 
+// Sᵀ for keys [kb, kb+nk) against every row block of the item.
 template <int R>
-void QkRows(const float* q, int64_t D, const float* kt, int64_t ncp, float* s) {
-  const int64_t step = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
-  for (int64_t c0 = 0; c0 < ncp; c0 += step) QkTile<R, kVecs>(q, D, kt + c0, s + c0);
-}
-
-template <int R, int NV>
-void PvColumns(const float* pr, int64_t nk, const float* v, int64_t dp, const float* alpha, float* o, int64_t d0) {
-  const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
-  for (; d0 + NV * n <= dp; d0 += NV * n) PvTile<R, NV>(pr, nk, v + d0, dp, alpha, o + d0);
-  if constexpr (NV > 1) {
-    if (d0 < dp) PvColumns<R, NV - 1>(pr, nk, v, dp, alpha, o, d0);
+void QkRun(const AttentionParams& p, const Item& it, const float* qt, int64_t kb, int64_t nk, float* st) {
+  const float* k = p.k + it.b * p.k_stride[0] + it.hk * p.k_stride[1];
+  const int64_t ks = p.k_stride[2], block = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
+  int64_t j = 0;
+  for (; j + R <= nk; j += R)
+    for (int64_t c0 = 0; c0 < kW; c0 += block) QkBlock<R>(k + (kb + j) * ks, ks, p.D, qt + c0, st + j * kW + c0);
+  if constexpr (R > 1) {
+    if (j < nk) QkRun<R - 1>(p, it, qt, kb + j, nk - j, st + j * kW);
   }
 }
 
-// P·V for rows whose V tile holds NaN/Inf: skip zero probabilities so masked keys contribute nothing.
-void PvTileSafe(int R, const float* pr, int64_t nk, const float* v, int64_t dp, const float* alpha, float* o) {
-  const DF df;
-  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  for (int r = 0; r < R; ++r) {
-    float* orow = o + r * dp;
-    for (int64_t d = 0; d < dp; d += n) hn::Store(hn::Mul(hn::Load(df, orow + d), hn::Set(df, alpha[r])), df, orow + d);
-    for (int64_t j = 0; j < nk; ++j) {
-      const float pj = pr[r * kLd + j];
-      if (pj == 0.0f) continue;
-      for (int64_t d = 0; d < dp; d += n)
-        hn::Store(hn::MulAdd(hn::Set(df, pj), hn::Load(df, v + j * dp + d), hn::Load(df, orow + d)), df, orow + d);
-    }
+template <int R, bool kSafe>
+void PvRun(const AttentionParams& p, const Item& it, int64_t kb, int64_t nk, int64_t d0, const float* pt,
+           const float* alpha, float* ot) {
+  const float* v = p.v + it.b * p.v_stride[0] + it.hk * p.v_stride[1] + kb * p.v_stride[2];
+  const int64_t block = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
+  for (; d0 + R <= p.D; d0 += R)
+    for (int64_t c0 = 0; c0 < kW; c0 += block)
+      PvBlock<R, kSafe>(v + d0, p.v_stride[2], nk, pt + c0, alpha + c0, ot + d0 * kW + c0);
+  if constexpr (R > 1) {
+    if (d0 < p.D) PvRun<R - 1, kSafe>(p, it, kb, nk, d0, pt, alpha, ot);
   }
 }
 
-// ---- score rows ----
+// ---- score tile ----
 
-// Softcap, ALiBi and the additive mask for query row i over keys kb..kb+ncp.
-void ApplyLogitTerms(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t kb, int64_t nk, int64_t ncp,
-                     float* s) {
+// Softcap, ALiBi and the additive mask on Sᵀ row j (key kb + j) across the item's rows.
+void ApplyLogitTerms(const AttentionParams& p, const Item& it, int64_t kb, int64_t j, float* srow) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const float cap = p.softcap, inv_cap = cap > 0.0f ? 1.0f / cap : 0.0f;
-  const float slope = p.alibi_slopes != nullptr ? p.alibi_slopes[h] : 0.0f;
-  const VF pos = hn::Set(df, static_cast<float>(i + p.offset - kb));
-  for (int64_t c = 0; c < ncp; c += n) {
-    VF x = hn::Load(df, s + c);
+  const float slope = p.alibi_slopes != nullptr ? p.alibi_slopes[it.h] : 0.0f;
+  const float key_minus_pos = static_cast<float>(kb + j - it.t0 - p.offset);  // |pos - key| = |r - this|
+  for (int64_t c = 0; c < kW; c += n) {
+    VF x = hn::Load(df, srow + c);
     if (cap > 0.0f) x = hn::Mul(hn::Set(df, cap), hn::Tanh(df, hn::Mul(x, hn::Set(df, inv_cap))));
     if (slope != 0.0f) {
-      const VF dist = hn::Abs(hn::Sub(pos, hn::Add(hn::Iota(df, 0.0f), hn::Set(df, static_cast<float>(c)))));
-      x = hn::NegMulAdd(hn::Set(df, slope), dist, x);
+      const VF r = hn::Add(hn::Iota(df, 0.0f), hn::Set(df, static_cast<float>(c)));
+      x = hn::NegMulAdd(hn::Set(df, slope), hn::Abs(hn::Sub(r, hn::Set(df, key_minus_pos))), x);
     }
-    hn::Store(x, df, s + c);
+    hn::Store(x, df, srow + c);
   }
   if (p.mask != nullptr) {
-    const float* mrow = p.mask + b * p.mask_stride[0] + h * p.mask_stride[1] + i * p.mask_stride[2];
-    for (int64_t c = 0; c < nk; ++c) {
-      const float a = mrow[(kb + c) * p.mask_stride[3]];
-      s[c] = a == kNegInf ? kNegInf : s[c] + a;  // overwrite: a NaN score cannot survive
+    const float* mcol = p.mask + it.b * p.mask_stride[0] + it.h * p.mask_stride[1] + (kb + j) * p.mask_stride[3];
+    for (int64_t r = 0; r < it.rows; ++r) {
+      const float a = mcol[(it.t0 + r) * p.mask_stride[2]];
+      srow[r] = a == kNegInf ? kNegInf : srow[r] + a;  // overwrite: a NaN score cannot survive
     }
   }
 }
 
-// Scores of rows r0..r0+R-1 of the tile against keys kb..kb+nk, masked with -inf
-// outside each row's band (and in the padding columns up to ncp).
-template <int R>
-void ScoreRows(const AttentionParams& p, const Workspace& ws, int64_t b, int64_t h, int64_t t0, int64_t r0,
-               int64_t kb, int64_t nk, int64_t ncp, bool full, float* s) {
-  QkRows<R>(ws.q.get() + r0 * p.D, p.D, ws.kt.get(), ncp, s);
+// Sᵀ for keys [kb, kb+nk): scores, logit terms, and -inf outside each row's band unless `full`.
+void ScoreTile(const AttentionParams& p, const Workspace& ws, const Item& it, int64_t kb, int64_t nk, bool full,
+               float* st) {
+  QkRun<kKeys>(p, it, ws.qt.get(), kb, nk, st);
   const bool terms = attention_has_logit_terms(p);
-  for (int r = 0; r < R; ++r) {
-    float* sr = s + r * kLd;
-    if (terms) ApplyLogitTerms(p, b, h, t0 + r0 + r, kb, nk, ncp, sr);
-    const int64_t lo = full ? 0 : std::clamp<int64_t>(ws.lo[r0 + r] - kb, 0, nk);
-    const int64_t hi = full ? nk : std::clamp<int64_t>(ws.hi[r0 + r] - kb, lo, nk);
-    for (int64_t c = 0; c < lo; ++c) sr[c] = kNegInf;
-    for (int64_t c = hi; c < ncp; ++c) sr[c] = kNegInf;
-  }
-}
-
-// Online softmax of one score row in place: p = e^(s - m_new), l = l·alpha + Σp; returns alpha.
-float SoftmaxRow(float* s, int64_t ncp, float* m, float* l) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  VF mx = hn::Set(df, kNegInf);
-  for (int64_t c = 0; c < ncp; c += n) mx = hn::Max(mx, hn::Load(df, s + c));
-  const float m_new = std::max(*m, hn::GetLane(hn::MaxOfLanes(df, mx)));
-  const float m_use = m_new == kNegInf ? 0.0f : m_new;  // all masked so far: every p is 0
-  const VF mv = hn::Set(df, m_use);
-  VF sum = hn::Zero(df);
-  for (int64_t c = 0; c < ncp; c += n) {
-    const VF e = FastExp(df, hn::Sub(hn::Load(df, s + c), mv));
-    sum = hn::Add(sum, e);
-    hn::Store(e, df, s + c);
-  }
-  const float alpha = *m == kNegInf ? 0.0f : std::exp(*m - m_use);
-  *l = *l * alpha + hn::GetLane(hn::SumOfLanes(df, sum));
-  *m = m_new;
-  return alpha;
-}
-
-struct TileCtx {
-  int64_t b, h, t0, kb, nk, ncp;
-  bool full;  // every row of the item sees every key of the tile
-  bool safe;  // V tile holds NaN/Inf and some key may be masked for some row
-};
-
-// One block of R query rows against the current K/V tile: scores, softmax, output update.
-template <int R>
-void ForwardRows(const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0) {
-  // Columns past the last key any of these rows sees are all masked: do not compute them.
-  int64_t hi_max = 0;
-  for (int r = 0; r < R; ++r) hi_max = std::max(hi_max, ws.hi[r0 + r]);
-  const int64_t nk = t.full ? t.nk : std::min(t.nk, hi_max - t.kb);
-  const int64_t step = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
-  const int64_t ncp = (nk + step - 1) / step * step;
-  float* s = ws.s.get();
-  ScoreRows<R>(p, ws, t.b, t.h, t.t0, r0, t.kb, nk, ncp, t.full, s);
-  float alpha[R];
-  for (int r = 0; r < R; ++r) {
-    float* sr = s + r * kLd;
-    alpha[r] = SoftmaxRow(sr, ncp, &ws.m[r0 + r], &ws.l[r0 + r]);
-    if (p.dropout_p > 0.0f)
-      for (int64_t c = 0; c < nk; ++c)
-        if (sr[c] != 0.0f) sr[c] *= attention_dropout_scale(p, t.b, t.h, t.t0 + r0 + r, t.kb + c);
-  }
-  float* o = ws.o.get() + r0 * ws.dp;
-  if (t.safe)
-    PvTileSafe(R, s, nk, ws.v.get(), ws.dp, alpha, o);
-  else
-    PvColumns<R, kVecs>(s, nk, ws.v.get(), ws.dp, alpha, o, 0);
-}
-
-template <int R>
-void ForwardRowsDispatch(int rows, const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0) {
-  if constexpr (R > 1) {
-    if (rows < R) return ForwardRowsDispatch<R - 1>(rows, p, ws, t, r0);
-  }
-  ForwardRows<R>(p, ws, t, r0);
-}
-
-// Bands of the item's rows; returns the union [kmin, kmax) and the intersection [full_lo, full_hi).
-void ItemBands(const AttentionParams& p, Workspace& ws, int64_t b, int64_t t0, int64_t rows, int64_t* kmin,
-               int64_t* kmax, int64_t* full_lo, int64_t* full_hi) {
-  *kmin = p.S, *kmax = 0, *full_lo = 0, *full_hi = p.S;
-  for (int64_t r = 0; r < rows; ++r) {
-    attention_key_band(p, b, t0 + r, &ws.lo[r], &ws.hi[r]);
-    if (ws.lo[r] < ws.hi[r]) *kmin = std::min(*kmin, ws.lo[r]), *kmax = std::max(*kmax, ws.hi[r]);
-    *full_lo = std::max(*full_lo, ws.lo[r]);
-    *full_hi = std::min(*full_hi, ws.hi[r]);
-  }
-}
-
-// Returns whether row block [r0, r0+R) sees any key of [kb, kb+nk).
-bool RowsSeeTile(const Workspace& ws, int64_t r0, int64_t R, int64_t kb, int64_t nk) {
-  for (int64_t r = r0; r < r0 + R; ++r)
-    if (ws.lo[r] < ws.hi[r] && ws.lo[r] < kb + nk && ws.hi[r] > kb) return true;
-  return false;
-}
-
-void ForwardItem(const AttentionParams& p, Workspace& ws, int64_t b, int64_t h, int64_t t0, int64_t rows, float* out,
-                 float* lse) {
-  const int64_t hk = h / (p.H / p.Hkv);
-  PackQ(p, b, h, t0, rows, p.scale, ws.q.get());
-  std::fill(ws.o.get(), ws.o.get() + rows * ws.dp, 0.0f);
-  std::fill(ws.m, ws.m + rows, kNegInf);
-  std::fill(ws.l, ws.l + rows, 0.0f);
-  int64_t kmin, kmax, full_lo, full_hi;
-  ItemBands(p, ws, b, t0, rows, &kmin, &kmax, &full_lo, &full_hi);
-  const int64_t step = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
-  for (int64_t kb = kmin; kb < kmax; kb += kAttnTileCols) {
-    TileCtx t{b, h, t0, kb, std::min(kAttnTileCols, kmax - kb), 0, false, false};
-    t.ncp = (t.nk + step - 1) / step * step;
-    t.full = kb >= full_lo && kb + t.nk <= full_hi;
-    PackK(p, b, hk, kb, t.nk, t.ncp, ws.kt.get());
-    const bool finite = PackV(p, b, hk, kb, t.nk, ws.dp, ws.v.get());
-    t.safe = !finite && (!t.full || p.mask != nullptr);
-    for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
-      const int R = static_cast<int>(std::min<int64_t>(kRows, rows - r0));
-      if (RowsSeeTile(ws, r0, R, kb, t.nk)) ForwardRowsDispatch<kRows>(R, p, ws, t, r0);
+  for (int64_t j = 0; j < nk; ++j) {
+    float* srow = st + j * kW;
+    if (terms) ApplyLogitTerms(p, it, kb, j, srow);
+    if (full) continue;
+    const VF key = hn::Set(df, static_cast<float>(kb + j));
+    for (int64_t c = 0; c < kW; c += n) {
+      const auto out = hn::Or(hn::Lt(key, hn::Load(df, ws.lo_f + c)), hn::Ge(key, hn::Load(df, ws.hi_f + c)));
+      hn::Store(hn::IfThenElse(out, hn::Set(df, kNegInf), hn::Load(df, srow + c)), df, srow + c);
     }
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t i = t0 + r;
-    float* dst = out + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
-    const float l = ws.l[r], inv = l > 0.0f ? 1.0f / l : 0.0f;
-    for (int64_t d = 0; d < p.D; ++d) dst[d] = ws.o[r * ws.dp + d] * inv;
-    if (lse != nullptr) lse[(b * p.H + h) * p.T + i] = l > 0.0f ? ws.m[r] + std::log(l) : kNegInf;
+}
+
+// Online softmax down the lanes of Sᵀ (in place -> Pᵀ); updates m, l and sets alpha.
+void SoftmaxTile(float* st, int64_t nk, Workspace& ws) {
+  const DF df;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  const VF ninf = hn::Set(df, kNegInf), zero = hn::Zero(df);
+  for (int64_t c = 0; c < kW; c += n) {
+    VF mx = ninf;
+    for (int64_t j = 0; j < nk; ++j) mx = hn::Max(mx, hn::Load(df, st + j * kW + c));
+    const VF m_old = hn::Load(df, ws.m + c);
+    const VF m_new = hn::Max(m_old, mx);
+    const VF m_use = hn::IfThenElse(hn::Eq(m_new, ninf), zero, m_new);  // all masked so far: p = 0
+    VF sum = zero;
+    for (int64_t j = 0; j < nk; ++j) {
+      const VF e = FastExp(df, hn::Sub(hn::Load(df, st + j * kW + c), m_use));
+      sum = hn::Add(sum, e);
+      hn::Store(e, df, st + j * kW + c);
+    }
+    const VF alpha = FastExp(df, hn::Sub(m_old, m_use));  // m_old = -inf gives 0
+    hn::Store(alpha, df, ws.alpha + c);
+    hn::Store(hn::MulAdd(hn::Load(df, ws.l + c), alpha, sum), df, ws.l + c);
+    hn::Store(m_new, df, ws.m + c);
   }
+}
+
+// Whether V rows [kb, kb+nk) are all finite.
+bool ValuesFinite(const AttentionParams& p, const Item& it, int64_t kb, int64_t nk) {
+  const float* v = p.v + it.b * p.v_stride[0] + it.hk * p.v_stride[1];
+  float acc = 0.0f;  // x·0 is 0 for finite x and NaN for Inf/NaN
+  for (int64_t j = kb; j < kb + nk; ++j)
+    for (int64_t d = 0; d < p.D; ++d) acc += v[j * p.v_stride[2] + d] * 0.0f;
+  return acc == 0.0f;
+}
+
+void ForwardTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_t kb, int64_t nk) {
+  const bool full = kb >= it.full_lo && kb + nk <= it.full_hi;
+  float* st = ws.st.get();
+  ScoreTile(p, ws, it, kb, nk, full, st);
+  SoftmaxTile(st, nk, ws);
+  if (p.dropout_p > 0.0f)
+    for (int64_t j = 0; j < nk; ++j)
+      for (int64_t r = 0; r < it.rows; ++r)
+        if (st[j * kW + r] != 0.0f) st[j * kW + r] *= attention_dropout_scale(p, it.b, it.h, it.t0 + r, kb + j);
+  const bool safe = (!full || p.mask != nullptr) && !ValuesFinite(p, it, kb, nk);
+  if (safe) {
+    PvRun<kDims, true>(p, it, kb, nk, 0, st, ws.alpha, ws.ot.get());
+  } else {
+    PvRun<kDims, false>(p, it, kb, nk, 0, st, ws.alpha, ws.ot.get());
+  }
+}
+
+void ForwardItem(const AttentionParams& p, Workspace& ws, Item& it, float* out, float* lse) {
+  PackQt(p, it, ws.qt.get());
+  std::fill(ws.ot.get(), ws.ot.get() + p.D * kW, 0.0f);
+  std::fill(ws.m, ws.m + kW, kNegInf);
+  std::fill(ws.l, ws.l + kW, 0.0f);
+  ItemBands(p, ws, it);
+  for (int64_t kb = it.kmin; kb < it.kmax; kb += kAttnTileCols)
+    ForwardTile(p, ws, it, kb, std::min(kAttnTileCols, it.kmax - kb));
+  for (int64_t r = 0; r < it.rows; ++r) {
+    const int64_t i = it.t0 + r;
+    float* dst = out + it.b * p.o_stride[0] + it.h * p.o_stride[1] + i * p.o_stride[2];
+    const float l = ws.l[r], inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int64_t d = 0; d < p.D; ++d) dst[d] = ws.ot[d * kW + r] * inv;
+    if (lse != nullptr) lse[(it.b * p.H + it.h) * p.T + i] = l > 0.0f ? ws.m[r] + std::log(l) : kNegInf;
+  }
+}
+
+Item MakeItem(const AttentionParams& p, int64_t b, int64_t h, int64_t tile) {
+  const int64_t t0 = tile * kAttnTileRows;
+  return Item{b, h, h / (p.H / p.Hkv), t0, std::min(kAttnTileRows, p.T - t0), 0, 0, 0, 0};
 }
 
 void ForwardImpl(const AttentionParams& p, float* out, float* lse) {
@@ -367,39 +339,34 @@ void ForwardImpl(const AttentionParams& p, float* out, float* lse) {
     Workspace ws(p.D);
     // Last query tiles first: under causal masking they are the heaviest (dynamic balance).
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t it = 0; it < n_items; ++it) {
-      const int64_t tile = n_tiles - 1 - it / bh, b = (it % bh) / p.H, h = it % p.H;
-      const int64_t t0 = tile * kAttnTileRows;
-      ForwardItem(p, ws, b, h, t0, std::min(kAttnTileRows, p.T - t0), out, lse);
+    for (int64_t n = 0; n < n_items; ++n) {
+      Item it = MakeItem(p, (n % bh) / p.H, n % p.H, n_tiles - 1 - n / bh);
+      ForwardItem(p, ws, it, out, lse);
     }
   }
 }
 
 // ---- weights from lse ----
 
-template <int R>
-void WeightRows(const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0, const float* lse_rows,
-                float* w_rows, int64_t ld_w) {
-  float* s = ws.s.get();
-  ScoreRows<R>(p, ws, t.b, t.h, t.t0, r0, t.kb, t.nk, t.ncp, t.full, s);
+// w[r, kb + j] = e^(s - lse_r) for the item's rows; rows with lse = -inf stay 0.
+void WeightsItem(const AttentionParams& p, Workspace& ws, Item& it, const float* lse, float* w) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  for (int r = 0; r < R; ++r) {
-    float* sr = s + r * kLd;
-    if (lse_rows[r0 + r] == kNegInf) continue;  // fully masked row: stays zero
-    const VF lv = hn::Set(df, lse_rows[r0 + r]);
-    for (int64_t c = 0; c < t.ncp; c += n) hn::Store(FastExp(df, hn::Sub(hn::Load(df, sr + c), lv)), df, sr + c);
-    std::copy_n(sr, t.nk, w_rows + (r0 + r) * ld_w + t.kb);
+  std::fill(w, w + it.rows * p.S, 0.0f);
+  PackQt(p, it, ws.qt.get());
+  ItemBands(p, ws, it);
+  for (int64_t r = 0; r < kW; ++r) ws.lse[r] = r < it.rows ? lse[(it.b * p.H + it.h) * p.T + it.t0 + r] : 0.0f;
+  float* st = ws.st.get();
+  for (int64_t kb = it.kmin; kb < it.kmax; kb += kAttnTileCols) {
+    const int64_t nk = std::min(kAttnTileCols, it.kmax - kb);
+    ScoreTile(p, ws, it, kb, nk, kb >= it.full_lo && kb + nk <= it.full_hi, st);
+    for (int64_t j = 0; j < nk; ++j)
+      for (int64_t c = 0; c < kW; c += n)
+        hn::Store(FastExp(df, hn::Sub(hn::Load(df, st + j * kW + c), hn::Load(df, ws.lse + c))), df, st + j * kW + c);
+    for (int64_t r = 0; r < it.rows; ++r)
+      if (ws.lse[r] != kNegInf)
+        for (int64_t j = 0; j < nk; ++j) w[r * p.S + kb + j] = st[j * kW + r];
   }
-}
-
-template <int R>
-void WeightRowsDispatch(int rows, const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0,
-                        const float* lse_rows, float* w, int64_t ld_w) {
-  if constexpr (R > 1) {
-    if (rows < R) return WeightRowsDispatch<R - 1>(rows, p, ws, t, r0, lse_rows, w, ld_w);
-  }
-  WeightRows<R>(p, ws, t, r0, lse_rows, w, ld_w);
 }
 
 void WeightsImpl(const AttentionParams& p, const float* lse, const int64_t* heads, int64_t n_heads, float* weights) {
@@ -407,31 +374,14 @@ void WeightsImpl(const AttentionParams& p, const float* lse, const int64_t* head
   const int64_t n_items = p.B * n_heads * n_tiles;
   if (n_items == 0) return;
   const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
-  const int64_t step = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
 #pragma omp parallel num_threads(nt)
   {
     Workspace ws(p.D);
-    float lse_rows[kAttnTileRows];
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t it = 0; it < n_items; ++it) {
-      const int64_t tile = it % n_tiles, bs = it / n_tiles, b = bs / n_heads, sel = bs % n_heads, h = heads[sel];
-      const int64_t t0 = tile * kAttnTileRows, rows = std::min(kAttnTileRows, p.T - t0);
-      float* w = weights + ((b * n_heads + sel) * p.T + t0) * p.S;
-      std::fill(w, w + rows * p.S, 0.0f);
-      PackQ(p, b, h, t0, rows, p.scale, ws.q.get());
-      for (int64_t r = 0; r < rows; ++r) lse_rows[r] = lse[(b * p.H + h) * p.T + t0 + r];
-      int64_t kmin, kmax, full_lo, full_hi;
-      ItemBands(p, ws, b, t0, rows, &kmin, &kmax, &full_lo, &full_hi);
-      for (int64_t kb = kmin; kb < kmax; kb += kAttnTileCols) {
-        TileCtx t{b, h, t0, kb, std::min(kAttnTileCols, kmax - kb), 0, false, false};
-        t.ncp = (t.nk + step - 1) / step * step;
-        t.full = kb >= full_lo && kb + t.nk <= full_hi;
-        PackK(p, b, h / (p.H / p.Hkv), kb, t.nk, t.ncp, ws.kt.get());
-        for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
-          const int R = static_cast<int>(std::min<int64_t>(kRows, rows - r0));
-          WeightRowsDispatch<kRows>(R, p, ws, t, r0, lse_rows, w, p.S);
-        }
-      }
+    for (int64_t n = 0; n < n_items; ++n) {
+      const int64_t tile = n % n_tiles, bs = n / n_tiles, b = bs / n_heads, sel = bs % n_heads;
+      Item it = MakeItem(p, b, heads[sel], tile);
+      WeightsItem(p, ws, it, lse, weights + ((b * n_heads + sel) * p.T + it.t0) * p.S);
     }
   }
 }
