@@ -63,7 +63,7 @@ constexpr int64_t kW = kAttnTileRows;  // row stride of the Qᵀ, Sᵀ and Oᵀ 
 HWY_INLINE VF FastExp(DF df, VF x_nat) {
   const hn::RebindToSigned<DF> di;
   const VF x = hn::Mul(x_nat, hn::Set(df, kLog2e));
-  const VF xc = hn::Min(hn::Max(hn::Set(df, -126.0f), x), hn::Set(df, 127.0f));
+  const VF xc = hn::Max(hn::Set(df, -126.0f), x);  // callers pass x <= ~0: no upper clamp
   const VF n = hn::Round(xc);
   const VF f = hn::Sub(xc, n);
   VF r = hn::Set(df, 1.546973197708044e-4f);
@@ -83,16 +83,17 @@ struct Workspace {
   hwy::AlignedFreeUniquePtr<float[]> qt;  // [D, kW]
   hwy::AlignedFreeUniquePtr<float[]> st;  // [kAttnTileCols, kW]
   hwy::AlignedFreeUniquePtr<float[]> ot;  // [D, kW]
-  hwy::AlignedFreeUniquePtr<float[]> rows;  // m, l, alpha, lo, hi, lse: 6 x [kW]
-  float *m, *l, *alpha, *lo_f, *hi_f, *lse;
+  hwy::AlignedFreeUniquePtr<float[]> rows;  // m, l, alpha, lo, hi, lse, colmax: 7 x [kW]
+  float *m, *l, *alpha, *lo_f, *hi_f, *lse, *colmax;
   int64_t lo[kW], hi[kW];
 
   explicit Workspace(int64_t D) {
     qt = hwy::AllocateAligned<float>(D * kW);
     st = hwy::AllocateAligned<float>(kAttnTileCols * kW);
     ot = hwy::AllocateAligned<float>(D * kW);
-    rows = hwy::AllocateAligned<float>(6 * kW);
+    rows = hwy::AllocateAligned<float>(7 * kW);
     m = rows.get(), l = m + kW, alpha = l + kW, lo_f = alpha + kW, hi_f = lo_f + kW, lse = hi_f + kW;
+    colmax = lse + kW;
   }
 };
 
@@ -133,10 +134,11 @@ void ItemBands(const AttentionParams& p, Workspace& ws, Item& it) {
 
 // ---- micro-kernels ----
 
-// Sᵀ[R keys, NV·N rows] = K[R keys, D] · Qᵀ[D, NV·N rows]; k rows are `ks` apart.
+// Sᵀ[R keys, NV·N rows] = K[R keys, D] · Qᵀ[D, NV·N rows]; k rows are `ks` apart. When colmax is
+// given, also folds the block into the running per-row maximum (saves the softmax a pass).
 template <int R>
 HWY_INLINE void QkBlock(const float* HWY_RESTRICT k, int64_t ks, int64_t D, const float* HWY_RESTRICT qt,
-                        float* HWY_RESTRICT st) {
+                        float* HWY_RESTRICT st, float* HWY_RESTRICT colmax) {
   const DF df;
   const size_t n = hn::Lanes(df);
   VF acc[R][kVecs];
@@ -152,6 +154,13 @@ HWY_INLINE void QkBlock(const float* HWY_RESTRICT k, int64_t ks, int64_t D, cons
   }
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < kVecs; ++c) hn::Store(acc[r][c], df, st + r * kW + c * n);
+  if (colmax != nullptr) {
+    for (int c = 0; c < kVecs; ++c) {
+      VF mx = hn::Load(df, colmax + c * n);
+      for (int r = 0; r < R; ++r) mx = hn::Max(mx, acc[r][c]);
+      hn::Store(mx, df, colmax + c * n);
+    }
+  }
 }
 
 // Oᵀ[R dims, NV·N rows] = Oᵀ·alpha + V[nk, R dims]ᵀ · Pᵀ[nk, NV·N rows]; v rows are `vs` apart.
@@ -186,14 +195,16 @@ HWY_INLINE void PvBlock(const float* HWY_RESTRICT v, int64_t vs, int64_t nk, con
 
 // Sᵀ for keys [kb, kb+nk) against every row block of the item.
 template <int R>
-void QkRun(const AttentionParams& p, const Item& it, const float* qt, int64_t kb, int64_t nk, float* st) {
+void QkRun(const AttentionParams& p, const Item& it, const float* qt, int64_t kb, int64_t nk, float* st,
+           float* colmax) {
   const float* k = p.k + it.b * p.k_stride[0] + it.hk * p.k_stride[1];
   const int64_t ks = p.k_stride[2], block = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
   int64_t j = 0;
   for (; j + R <= nk; j += R)
-    for (int64_t c0 = 0; c0 < kW; c0 += block) QkBlock<R>(k + (kb + j) * ks, ks, p.D, qt + c0, st + j * kW + c0);
+    for (int64_t c0 = 0; c0 < kW; c0 += block)
+      QkBlock<R>(k + (kb + j) * ks, ks, p.D, qt + c0, st + j * kW + c0, colmax ? colmax + c0 : nullptr);
   if constexpr (R > 1) {
-    if (j < nk) QkRun<R - 1>(p, it, qt, kb + j, nk - j, st + j * kW);
+    if (j < nk) QkRun<R - 1>(p, it, qt, kb + j, nk - j, st + j * kW, colmax);
   }
 }
 
@@ -238,10 +249,13 @@ void ApplyLogitTerms(const AttentionParams& p, const Item& it, int64_t kb, int64
 }
 
 // Sᵀ for keys [kb, kb+nk): scores, logit terms, and -inf outside each row's band unless `full`.
-void ScoreTile(const AttentionParams& p, const Workspace& ws, const Item& it, int64_t kb, int64_t nk, bool full,
+// Returns whether ws.colmax holds the per-row maximum (only when the raw scores are final).
+bool ScoreTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_t kb, int64_t nk, bool full,
                float* st) {
-  QkRun<kKeys>(p, it, ws.qt.get(), kb, nk, st);
   const bool terms = attention_has_logit_terms(p);
+  const bool fused_max = full && !terms;
+  if (fused_max) std::fill(ws.colmax, ws.colmax + kW, kNegInf);
+  QkRun<kKeys>(p, it, ws.qt.get(), kb, nk, st, fused_max ? ws.colmax : nullptr);
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   for (int64_t j = 0; j < nk; ++j) {
@@ -254,16 +268,22 @@ void ScoreTile(const AttentionParams& p, const Workspace& ws, const Item& it, in
       hn::Store(hn::IfThenElse(out, hn::Set(df, kNegInf), hn::Load(df, srow + c)), df, srow + c);
     }
   }
+  return fused_max;
 }
 
-// Online softmax down the lanes of Sᵀ (in place -> Pᵀ); updates m, l and sets alpha.
-void SoftmaxTile(float* st, int64_t nk, Workspace& ws) {
+// Online softmax down the lanes of Sᵀ (in place -> Pᵀ); updates m, l and sets alpha. have_max: the
+// tile's per-row maximum is already in ws.colmax.
+void SoftmaxTile(float* st, int64_t nk, bool have_max, Workspace& ws) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const VF ninf = hn::Set(df, kNegInf), zero = hn::Zero(df);
   for (int64_t c = 0; c < kW; c += n) {
     VF mx = ninf;
-    for (int64_t j = 0; j < nk; ++j) mx = hn::Max(mx, hn::Load(df, st + j * kW + c));
+    if (have_max) {
+      mx = hn::Load(df, ws.colmax + c);
+    } else {
+      for (int64_t j = 0; j < nk; ++j) mx = hn::Max(mx, hn::Load(df, st + j * kW + c));
+    }
     const VF m_old = hn::Load(df, ws.m + c);
     const VF m_new = hn::Max(m_old, mx);
     const VF m_use = hn::IfThenElse(hn::Eq(m_new, ninf), zero, m_new);  // all masked so far: p = 0
@@ -292,8 +312,8 @@ bool ValuesFinite(const AttentionParams& p, const Item& it, int64_t kb, int64_t 
 void ForwardTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_t kb, int64_t nk) {
   const bool full = kb >= it.full_lo && kb + nk <= it.full_hi;
   float* st = ws.st.get();
-  ScoreTile(p, ws, it, kb, nk, full, st);
-  SoftmaxTile(st, nk, ws);
+  const bool have_max = ScoreTile(p, ws, it, kb, nk, full, st);
+  SoftmaxTile(st, nk, have_max, ws);
   if (p.dropout_p > 0.0f)
     for (int64_t j = 0; j < nk; ++j)
       for (int64_t r = 0; r < it.rows; ++r)
