@@ -152,6 +152,64 @@ def gen_mha_gqa():
            "o_proj.weight": wo, "y": y, "weights": w})
 
 
+def gen_mha_alibi():
+    """ALiBi (Press et al.): scores - slope_h * (i - j) on the causal part, slopes from alibi_slopes."""
+    gen = torch.Generator().manual_seed(9)
+    B, T, C, H = 1, 6, 12, 6
+    D = C // H
+    ws = [rand(gen, C, C, scale=0.3) for _ in range(4)]
+    x = rand(gen, B, T, C)
+    q, k, v = [(x @ w.T).view(B, T, H, D).transpose(1, 2) for w in ws[:3]]
+    slopes = torch.tensor(alibi_slopes(H), dtype=torch.float64).view(1, H, 1, 1)
+    dist = (torch.arange(T).view(1, T) - torch.arange(T).view(T, 1)).to(torch.float64)  # j - i
+    s = q @ k.transpose(-1, -2) / math.sqrt(D) + slopes * dist
+    s = s.masked_fill(causal_bool(T, T), float("-inf"))
+    w = s.softmax(-1)
+    y = (w @ v).transpose(1, 2).reshape(B, T, C) @ ws[3].T
+    write("mha_alibi", {"d_model": C, "n_heads": H, "bias": False, "causal": True, "alibi": True},
+          {"x": x, "q_proj.weight": ws[0], "k_proj.weight": ws[1], "v_proj.weight": ws[2],
+           "o_proj.weight": ws[3], "y": y})
+
+
+def gen_llama_block():
+    """A Llama decoder layer written out as Hugging Face's LlamaDecoderLayer computes it: RMSNorm,
+    GQA with half-split RoPE, causal, SwiGLU, pre-norm residuals, no biases."""
+    gen = torch.Generator().manual_seed(10)
+    B, T, C, H, Hkv, F_, theta, eps = 2, 5, 16, 4, 2, 24, 10000.0, 1e-6
+    D = C // H
+    p = {"self_attn.q_proj.weight": rand(gen, H * D, C, scale=0.3),
+         "self_attn.k_proj.weight": rand(gen, Hkv * D, C, scale=0.3),
+         "self_attn.v_proj.weight": rand(gen, Hkv * D, C, scale=0.3),
+         "self_attn.o_proj.weight": rand(gen, C, H * D, scale=0.3),
+         "self_attn_norm.weight": 1.0 + rand(gen, C, scale=0.1),
+         "ffn.gate_proj.weight": rand(gen, F_, C, scale=0.3),
+         "ffn.up_proj.weight": rand(gen, F_, C, scale=0.3),
+         "ffn.down_proj.weight": rand(gen, C, F_, scale=0.3),
+         "ffn_norm.weight": 1.0 + rand(gen, C, scale=0.1)}
+    x = rand(gen, B, T, C)
+
+    def rms(t, w):
+        return t * torch.rsqrt(t.pow(2).mean(-1, keepdim=True) + eps) * w
+
+    offset = 3  # positions 3..7, as after a 3-token prompt in a KV cache (keys start at 3 too)
+    pos = torch.arange(offset, offset + T)
+    h = rms(x, p["self_attn_norm.weight"])
+    q = (h @ p["self_attn.q_proj.weight"].T).view(B, T, H, D).transpose(1, 2)
+    k = (h @ p["self_attn.k_proj.weight"].T).view(B, T, Hkv, D).transpose(1, 2)
+    v = (h @ p["self_attn.v_proj.weight"].T).view(B, T, Hkv, D).transpose(1, 2)
+    q, k = rope_half(q, pos, theta, D), rope_half(k, pos, theta, D)
+    k, v = k.repeat_interleave(H // Hkv, dim=1), v.repeat_interleave(H // Hkv, dim=1)
+    s = (q @ k.transpose(-1, -2) / math.sqrt(D)).masked_fill(causal_bool(T, T), float("-inf"))
+    a = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C) @ p["self_attn.o_proj.weight"].T
+    h = x + a
+    m = rms(h, p["ffn_norm.weight"])
+    y = h + (F.silu(m @ p["ffn.gate_proj.weight"].T) * (m @ p["ffn.up_proj.weight"].T)) @ p["ffn.down_proj.weight"].T
+    t = {"x": x, "y": y}
+    t.update(p)
+    write("block_llama", {"d_model": C, "n_heads": H, "n_kv_heads": Hkv, "d_ff": F_, "theta": theta,
+                          "eps": eps, "position_offset": offset}, t)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Transformer layers
 # ---------------------------------------------------------------------------------------------------
@@ -361,6 +419,8 @@ if __name__ == "__main__":
     torch.set_default_dtype(torch.float64)
     gen_mha()
     gen_mha_gqa()
+    gen_mha_alibi()
+    gen_llama_block()
     gen_encoder()
     gen_decoder()
     gen_norms()

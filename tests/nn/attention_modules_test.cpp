@@ -73,6 +73,13 @@ TEST(MultiHeadAttention, GroupedQueryMatchesRepeatedKv) {
   EXPECT_TRUE(all_close(r.weights, g.at("weights")));
 }
 
+TEST(MultiHeadAttention, AlibiMatchesTorchFormula) {
+  const auto g = load_golden("mha_alibi");
+  MultiHeadAttention mha({.d_model = 12, .n_heads = 6, .bias = false, .out_bias = false, .causal = true, .alibi = true});
+  mha.load_state(g.weights());
+  EXPECT_TRUE(all_close(mha.forward(g["x"]), g.at("y")));
+}
+
 TEST(MultiHeadAttention, FullyMaskedSequenceGivesBiasNotNaN) {
   MultiHeadAttention mha({.d_model = 8, .n_heads = 2}, "attn");
   Rng rng(2);

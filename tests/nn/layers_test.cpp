@@ -1,6 +1,7 @@
 // Linear, Embedding, norms, FeedForward and dropout: goldens from PyTorch and direct definitions.
 #include <attn/nn.h>
 #include <attn/ops.h>
+#include <attn/threads.h>
 #include <gtest/gtest.h>
 
 #include "nn/golden.h"
@@ -90,6 +91,15 @@ TEST(Dropout, InvertedScalingDeterministicAndOffInEval) {
   EXPECT_NEAR(static_cast<double>(kept) / ya.size(), 0.75, 0.03);
   EXPECT_NE(dropout(x, 0.25f, a).to_vector(), ya);  // the Rng moved on
   EXPECT_THROW(dropout(x, 1.0f, a), ValueError);
+  // The same Rng state gives the same mask on one thread and on several.
+  const int threads = num_threads();
+  const Tensor big = Tensor::full({300, 300}, 1.0);
+  Rng c(3), d(3);
+  set_num_threads(1);
+  const std::vector<float> one = dropout(big, 0.5f, c).to_vector();
+  set_num_threads(std::max(threads, 2));
+  EXPECT_EQ(dropout(big, 0.5f, d).to_vector(), one);
+  set_num_threads(threads);
 
   FeedForward ffn({.d_model = 4, .d_ff = 8, .dropout = 0.5f}, "mlp");
   Rng init(1);

@@ -52,6 +52,18 @@ TEST(TransformerBlock, DecoderLayerMatchesTorch) {
   }
 }
 
+TEST(TransformerBlock, LlamaLayerMatchesHfFormula) {
+  const auto g = load_golden("block_llama");
+  TransformerBlock block({.d_model = g.meta["d_model"], .n_heads = g.meta["n_heads"], .n_kv_heads = g.meta["n_kv_heads"],
+                          .d_ff = g.meta["d_ff"], .norm = Norm::kRms, .norm_eps = g.meta["eps"],
+                          .activation = Activation::kSwiGlu, .attn_bias = false, .ffn_bias = false, .causal = true,
+                          .rope = RopeConfig{.theta = g.meta["theta"], .pairing = RopePairing::kHalf}},
+                         "model.layers.0");
+  block.load_state(g.weights());
+  const Tensor y = block.forward(g["x"], {.self_attn = {.position_offset = g.meta["position_offset"]}});
+  EXPECT_TRUE(all_close(y, g.at("y")));
+}
+
 TEST(TransformerBlock, LlamaStyleVariantIsData) {
   TransformerBlock block({.d_model = 16, .n_heads = 4, .n_kv_heads = 2, .d_ff = 24, .norm = Norm::kRms,
                           .activation = Activation::kSwiGlu, .attn_bias = false, .ffn_bias = false, .causal = true,
