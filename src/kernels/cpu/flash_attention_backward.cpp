@@ -1,0 +1,485 @@
+// kernels/cpu/flash_attention_backward.cpp — FlashAttention-2-style backward (see
+// flash_attention_backward.h).
+//
+// Notation: P = exp(S - lse) (the forward's softmax), Z = dropout multipliers (0 or 1/(1-p)),
+// G = d softcap / d logit = 1 - tanh² (1 without softcap), Qs = scale·Q.
+//   1. delta_i = <dO_i, out_i> for every row (= sum_j P_ij Z_ij dP_ij: the softmax Jacobian's shift).
+//      Each row's structural key band [lo, hi) (causal, window, padding).
+//   2. Plan: split the key tiles of each batch item into chunks holding equal shares of the visible
+//      (query, key) pairs (so causal work balances); the chunk count depends on B, Hkv, S only.
+//   3. Work item = (b, kv head, chunk). Per key tile: pack Kᵀ, Vᵀ (for the score-like products) and K
+//      rows (for dQ), zero dK/dV accumulators; then for every query head of the group and every block
+//      of up to kAttnBwdTileRows rows whose band meets the tile:
+//        S = Qs·Kᵀ, logit terms, masks (overwrite with -inf);  dP = dO·Vᵀ      (register-blocked)
+//        P = exp(S - lse); dS = P ∘ (Z∘dP - delta) ∘ G, forced to 0 where P = 0  (so NaN in a masked
+//        V, read by dO·Vᵀ, never survives);  the P tile becomes P∘Z
+//        dV += (P∘Z)ᵀ dO,  dK += dSᵀ Qs,  dQpart += dS K   (the last skips zero dS when K holds NaN/Inf)
+//      then dK, dV of the tile are written out (zeros where no row sees a key).
+//   4. dQ = scale · sum over chunks of dQpart, in chunk order.
+#include "kernels/cpu/flash_attention_backward.h"
+
+#include <attn/threads.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/dispatch.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/flash_attention_backward.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/aligned_allocator.h>
+#include <hwy/contrib/math/math-inl.h>
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace attn::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Register blocking: kRows output rows x kVecs vectors (as the forward).
+#if HWY_MAX_BYTES >= 64
+constexpr int kRows = 6, kVecs = 4;  // 24 accumulators of 32 zmm
+#elif HWY_MAX_BYTES >= 16
+constexpr int kRows = 6, kVecs = 2;
+#else
+constexpr int kRows = 4, kVecs = 2;
+#endif
+
+constexpr int64_t kLd = kAttnBwdTileKeys;  // row stride of the score tiles and of Kᵀ / Vᵀ
+constexpr int64_t kBr = kAttnBwdTileRows;
+constexpr float kLog2e = 1.4426950408889634f;
+
+// e^x as 2^(x·log2 e), the forward's polynomial (rel. error 3e-9); below 2^-126 (and -inf) exactly 0.
+HWY_INLINE VF FastExp(DF df, VF x_nat) {
+  const hn::RebindToSigned<DF> di;
+  const VF x = hn::Mul(x_nat, hn::Set(df, kLog2e));
+  const VF xc = hn::Min(hn::Max(hn::Set(df, -126.0f), x), hn::Set(df, 127.0f));
+  const VF n = hn::Round(xc);
+  const VF f = hn::Sub(xc, n);
+  VF r = hn::Set(df, 1.546973197708044e-4f);
+  r = hn::MulAdd(r, f, hn::Set(df, 1.3400432165303034e-3f));
+  r = hn::MulAdd(r, f, hn::Set(df, 9.61802560294306e-3f));
+  r = hn::MulAdd(r, f, hn::Set(df, 5.550327214209352e-2f));
+  r = hn::MulAdd(r, f, hn::Set(df, 0.24022651213595234f));
+  r = hn::MulAdd(r, f, hn::Set(df, 0.6931472067106207f));
+  r = hn::MulAdd(r, f, hn::Set(df, 0.9999999999595485f));
+  const auto bits = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)));
+  return hn::IfThenZeroElse(hn::Lt(x, hn::Set(df, -126.0f)), hn::Mul(r, hn::BitCast(df, bits)));
+}
+
+int64_t Lanes() { return static_cast<int64_t>(hn::Lanes(DF())); }
+int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Per-thread scratch, allocated once per call and thread.
+struct Workspace {
+  int64_t dp = 0;  // D rounded up to whole vectors
+  hwy::AlignedFreeUniquePtr<float[]> kt, vt;      // [D, kLd]: Kᵀ, Vᵀ
+  hwy::AlignedFreeUniquePtr<float[]> kr;          // [kLd, dp]: K rows
+  hwy::AlignedFreeUniquePtr<float[]> dk, dv;      // [kLd, dp]: the tile's accumulators
+  hwy::AlignedFreeUniquePtr<float[]> q, go;       // [kBr, dp]: Qs and dO of a row block
+  hwy::AlignedFreeUniquePtr<float[]> s, ds, g;    // [kBr, kLd]: S -> P∘Z, dP -> dS, softcap slope
+  float lse[kBr], delta[kBr];
+  int64_t lo[kBr], hi[kBr];  // bands relative to the tile, empty for fully masked rows
+
+  explicit Workspace(int64_t D) {
+    dp = RoundUp(D, Lanes());
+    for (auto* t : {&kt, &vt}) *t = hwy::AllocateAligned<float>(D * kLd);
+    for (auto* t : {&kr, &dk, &dv}) *t = hwy::AllocateAligned<float>(kLd * dp);
+    for (auto* t : {&q, &go}) *t = hwy::AllocateAligned<float>(kBr * dp);
+    for (auto* t : {&s, &ds, &g}) *t = hwy::AllocateAligned<float>(kBr * kLd);
+  }
+};
+
+// Shared state of one call (read-only while the work items run, except the outputs).
+struct Plan {
+  const float* out;
+  const float* dout;
+  const float* lse;
+  float* dk;
+  float* dv;
+  int64_t n_chunks = 1, n_tiles = 0, dp = 0;
+  std::vector<float> delta;                // [B,H,T]
+  std::vector<int64_t> lo, hi;             // [B,T]: structural key bands
+  std::vector<int64_t> bounds;             // [B, n_chunks + 1]: key-tile boundaries of the chunks
+  hwy::AlignedFreeUniquePtr<float[]> dqp;  // [n_chunks, B*H*T, dp]: dQ partials (unscaled)
+};
+
+// ---- packing ----
+
+// Transposed tile [D, kLd] of rows kb..kb+nk of k or v, zero columns up to ncp.
+void PackT(const float* src, int64_t row_stride, int64_t D, int64_t nk, int64_t ncp, float* dst) {
+  for (int64_t c = 0; c < nk; ++c)
+    for (int64_t d = 0; d < D; ++d) dst[d * kLd + c] = src[c * row_stride + d];
+  for (int64_t d = 0; d < D; ++d) std::fill(dst + d * kLd + nk, dst + d * kLd + ncp, 0.0f);
+}
+
+// Rows [n, dp] times `mul`, zero padded; returns whether every value is finite.
+bool PackRows(const float* src, int64_t row_stride, int64_t D, int64_t n, int64_t dp, float mul, float* dst) {
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t d = 0; d < D; ++d) dst[r * dp + d] = src[r * row_stride + d] * mul;
+    std::fill(dst + r * dp + D, dst + (r + 1) * dp, 0.0f);
+  }
+  const DF df;
+  VF acc = hn::Zero(df);  // x·0 is 0 for finite x and NaN for Inf/NaN
+  for (int64_t i = 0; i < n * dp; i += Lanes()) acc = hn::MulAdd(hn::Load(df, dst + i), hn::Zero(df), acc);
+  return hn::AllTrue(df, hn::Eq(acc, hn::Zero(df)));
+}
+
+// ---- micro-kernels ----
+
+// c[R, NV·N] = a[R, D] · bt[D, NV·N]: one register block of a score-like tile (S or dP).
+template <int R, int NV>
+HWY_INLINE void AbtTile(const float* HWY_RESTRICT a, int64_t lda, int64_t D, const float* HWY_RESTRICT bt,
+                        float* HWY_RESTRICT c) {
+  const DF df;
+  const size_t n = hn::Lanes(df);
+  VF acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = hn::Zero(df);
+  for (int64_t d = 0; d < D; ++d) {
+    VF bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = hn::Load(df, bt + d * kLd + v * n);
+    for (int r = 0; r < R; ++r) {
+      const VF ab = hn::Set(df, a[r * lda + d]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(ab, bv[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) hn::Store(acc[r][v], df, c + r * kLd + v * n);
+}
+
+template <int R>
+void AbtRows(const float* a, int64_t lda, int64_t D, const float* bt, int64_t ncp, float* c) {
+  const int64_t step = kVecs * Lanes();
+  for (int64_t c0 = 0; c0 < ncp; c0 += step) AbtTile<R, kVecs>(a, lda, D, bt + c0, c + c0);
+}
+
+// c[o, :] += sum_k a[o·a_rs + k·a_ks] · b[k, :] for R output rows and NV vectors of columns, k < nred.
+// With (a_rs, a_ks) = (1, kLd) it reads a transposed (dV += Pᵀ dO, dK += dSᵀ Qs); with (kLd, 1),
+// straight (dQ += dS K).
+template <int R, int NV>
+HWY_INLINE void AccTile(const float* HWY_RESTRICT a, int64_t a_rs, int64_t a_ks, int64_t nred,
+                        const float* HWY_RESTRICT b, int64_t ldb, float* HWY_RESTRICT c, int64_t ldc) {
+  const DF df;
+  const size_t n = hn::Lanes(df);
+  VF acc[R][NV];
+  for (int o = 0; o < R; ++o)
+    for (int v = 0; v < NV; ++v) acc[o][v] = hn::Load(df, c + o * ldc + v * n);
+  for (int64_t k = 0; k < nred; ++k) {
+    VF bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = hn::Load(df, b + k * ldb + v * n);
+    for (int o = 0; o < R; ++o) {
+      const VF ab = hn::Set(df, a[o * a_rs + k * a_ks]);
+      for (int v = 0; v < NV; ++v) acc[o][v] = hn::MulAdd(ab, bv[v], acc[o][v]);
+    }
+  }
+  for (int o = 0; o < R; ++o)
+    for (int v = 0; v < NV; ++v) hn::Store(acc[o][v], df, c + o * ldc + v * n);
+}
+
+template <int R, int NV>
+void AccColumns(const float* a, int64_t a_rs, int64_t a_ks, int64_t nred, const float* b, int64_t ldb, float* c,
+                int64_t ldc, int64_t dp, int64_t d0) {
+  const int64_t n = Lanes();
+  for (; d0 + NV * n <= dp; d0 += NV * n) AccTile<R, NV>(a, a_rs, a_ks, nred, b + d0, ldb, c + d0, ldc);
+  if constexpr (NV > 1) {
+    if (d0 < dp) AccColumns<R, NV - 1>(a, a_rs, a_ks, nred, b, ldb, c, ldc, dp, d0);
+  }
+}
+
+template <int R>
+void AccRowsDispatch(int rows, const float* a, int64_t a_rs, int64_t a_ks, int64_t nred, const float* b, int64_t ldb,
+                     float* c, int64_t ldc, int64_t dp) {
+  if constexpr (R > 1) {
+    if (rows < R) return AccRowsDispatch<R - 1>(rows, a, a_rs, a_ks, nred, b, ldb, c, ldc, dp);
+  }
+  AccColumns<R, kVecs>(a, a_rs, a_ks, nred, b, ldb, c, ldc, dp, 0);
+}
+
+// c[n_out, dp] += A·b over nred, A addressed as in AccTile; output rows in register blocks of kRows.
+void AccMatrix(int64_t n_out, const float* a, int64_t a_rs, int64_t a_ks, int64_t nred, const float* b, int64_t ldb,
+               float* c, int64_t ldc, int64_t dp) {
+  for (int64_t o = 0; o < n_out; o += kRows) {
+    const int R = static_cast<int>(std::min<int64_t>(kRows, n_out - o));
+    AccRowsDispatch<kRows>(R, a + o * a_rs, a_rs, a_ks, nred, b, ldb, c + o * ldc, ldc, dp);
+  }
+}
+
+// dQ += dS·K when the K tile holds NaN/Inf: zero dS entries (masked keys) are skipped, never multiplied.
+void DqSafe(int64_t rows, const float* ds, int64_t nk, const float* kr, int64_t dp, float* dq) {
+  const DF df;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < nk; ++j) {
+      const float x = ds[r * kLd + j];
+      if (x == 0.0f) continue;
+      for (int64_t d = 0; d < dp; d += Lanes()) {
+        float* o = dq + r * dp + d;
+        hn::Store(hn::MulAdd(hn::Set(df, x), hn::Load(df, kr + j * dp + d), hn::Load(df, o)), df, o);
+      }
+    }
+}
+
+// ---- score rows ----
+
+// Softcap (keeping its slope in g), ALiBi and the additive mask for query row i over keys kb..kb+ncp.
+void LogitTerms(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t kb, int64_t nk, int64_t ncp,
+                float* s, float* g) {
+  const DF df;
+  const float cap = p.softcap;
+  const float slope = p.alibi_slopes != nullptr ? p.alibi_slopes[h] : 0.0f;
+  const VF pos = hn::Set(df, static_cast<float>(i + p.offset - kb));
+  for (int64_t c = 0; c < ncp; c += Lanes()) {
+    VF x = hn::Load(df, s + c);
+    if (cap > 0.0f) {
+      const VF t = hn::Tanh(df, hn::Mul(x, hn::Set(df, 1.0f / cap)));
+      x = hn::Mul(hn::Set(df, cap), t);
+      hn::Store(hn::NegMulAdd(t, t, hn::Set(df, 1.0f)), df, g + c);
+    }
+    if (slope != 0.0f) {
+      const VF dist = hn::Abs(hn::Sub(pos, hn::Add(hn::Iota(df, 0.0f), hn::Set(df, static_cast<float>(c)))));
+      x = hn::NegMulAdd(hn::Set(df, slope), dist, x);
+    }
+    hn::Store(x, df, s + c);
+  }
+  if (p.mask != nullptr) {
+    const float* mrow = p.mask + b * p.mask_stride[0] + h * p.mask_stride[1] + i * p.mask_stride[2];
+    for (int64_t c = 0; c < nk; ++c) {
+      const float a = mrow[(kb + c) * p.mask_stride[3]];
+      s[c] = a == kNegInf ? kNegInf : s[c] + a;  // overwrite: a NaN score cannot survive
+    }
+  }
+}
+
+struct TileCtx {
+  int64_t b, h, hk, i0, kb, nk, ncp;
+  bool k_finite;
+};
+
+// One row of the block, in place: s (scores) -> P∘Z, ds (dP) -> dS.
+void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, int64_t r) {
+  const DF df;
+  float* sr = ws.s.get() + r * kLd;
+  float* dr = ws.ds.get() + r * kLd;
+  const float* gr = ws.g.get() + r * kLd;
+  const VF lse = hn::Set(df, ws.lo[r] < ws.hi[r] ? ws.lse[r] : 0.0f);
+  const VF delta = hn::Set(df, ws.delta[r]);
+  const bool cap = p.softcap > 0.0f, drop = p.dropout_p > 0.0f;
+  for (int64_t c = 0; c < t.ncp; c += Lanes()) hn::Store(FastExp(df, hn::Sub(hn::Load(df, sr + c), lse)), df, sr + c);
+  if (drop) {  // dP ∘= Z now; P ∘= Z after dS (which needs the undropped P)
+    for (int64_t c = 0; c < t.nk; ++c)
+      if (sr[c] != 0.0f) dr[c] *= attention_dropout_scale(p, t.b, t.h, t.i0 + r, t.kb + c);
+  }
+  for (int64_t c = 0; c < t.ncp; c += Lanes()) {
+    const VF pv = hn::Load(df, sr + c);
+    VF x = hn::Mul(pv, hn::Sub(hn::Load(df, dr + c), delta));
+    if (cap) x = hn::Mul(x, hn::Load(df, gr + c));
+    hn::Store(hn::IfThenZeroElse(hn::Eq(pv, hn::Zero(df)), x), df, dr + c);
+  }
+  if (drop) {
+    for (int64_t c = 0; c < t.nk; ++c)
+      if (sr[c] != 0.0f) sr[c] *= attention_dropout_scale(p, t.b, t.h, t.i0 + r, t.kb + c);
+  }
+}
+
+// Scores, dP and the elementwise gradient step of block rows r0..r0+R-1.
+template <int R>
+void GradRows(const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0) {
+  float* s = ws.s.get() + r0 * kLd;
+  AbtRows<R>(ws.q.get() + r0 * ws.dp, ws.dp, p.D, ws.kt.get(), t.ncp, s);
+  AbtRows<R>(ws.go.get() + r0 * ws.dp, ws.dp, p.D, ws.vt.get(), t.ncp, ws.ds.get() + r0 * kLd);
+  const bool terms = attention_has_logit_terms(p);
+  for (int64_t r = r0; r < r0 + R; ++r) {
+    float* sr = ws.s.get() + r * kLd;
+    if (terms) LogitTerms(p, t.b, t.h, t.i0 + r, t.kb, t.nk, t.ncp, sr, ws.g.get() + r * kLd);
+    const int64_t lo = std::clamp<int64_t>(ws.lo[r], 0, t.nk), hi = std::clamp<int64_t>(ws.hi[r], lo, t.nk);
+    std::fill(sr, sr + lo, kNegInf);
+    std::fill(sr + hi, sr + t.ncp, kNegInf);
+    GradRow(p, ws, t, r);
+  }
+}
+
+template <int R>
+void GradRowsDispatch(int rows, const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0) {
+  if constexpr (R > 1) {
+    if (rows < R) return GradRowsDispatch<R - 1>(rows, p, ws, t, r0);
+  }
+  GradRows<R>(p, ws, t, r0);
+}
+
+// Loads the block's rows (Qs, dO, lse, delta, bands relative to the tile); false if none sees a key.
+bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const TileCtx& t, int64_t rows) {
+  const int64_t row0 = (t.b * p.H + t.h) * p.T + t.i0;
+  bool any = false;
+  for (int64_t r = 0; r < rows; ++r) {
+    ws.lse[r] = pl.lse[row0 + r];
+    ws.delta[r] = pl.delta[row0 + r];
+    const bool dead = ws.lse[r] == kNegInf;  // fully masked row: no gradient
+    ws.lo[r] = dead ? 0 : pl.lo[t.b * p.T + t.i0 + r] - t.kb;
+    ws.hi[r] = dead ? 0 : pl.hi[t.b * p.T + t.i0 + r] - t.kb;
+    any = any || (ws.lo[r] < std::min(ws.hi[r], t.nk) && ws.hi[r] > 0);
+  }
+  if (!any) return false;
+  const int64_t qo = t.b * p.q_stride[0] + t.h * p.q_stride[1] + t.i0 * p.q_stride[2];
+  const int64_t oo = t.b * p.o_stride[0] + t.h * p.o_stride[1] + t.i0 * p.o_stride[2];
+  PackRows(p.q + qo, p.q_stride[2], p.D, rows, ws.dp, p.scale, ws.q.get());
+  PackRows(pl.dout + oo, p.o_stride[2], p.D, rows, ws.dp, 1.0f, ws.go.get());
+  return true;
+}
+
+// One block of query rows against the packed K/V tile: the five products of step 3.
+void BlockBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, const TileCtx& t, int64_t rows,
+                   float* dqp) {
+  if (!PackBlock(p, pl, ws, t, rows)) return;
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows)
+    GradRowsDispatch<kRows>(static_cast<int>(std::min<int64_t>(kRows, rows - r0)), p, ws, t, r0);
+  const int64_t dp = ws.dp;
+  AccMatrix(t.nk, ws.s.get(), 1, kLd, rows, ws.go.get(), dp, ws.dv.get(), dp, dp);   // dV += (P∘Z)ᵀ dO
+  AccMatrix(t.nk, ws.ds.get(), 1, kLd, rows, ws.q.get(), dp, ws.dk.get(), dp, dp);   // dK += dSᵀ Qs
+  float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * dp;
+  if (t.k_finite)
+    AccMatrix(rows, ws.ds.get(), kLd, 1, t.nk, ws.kr.get(), dp, dq, dp, dp);  // dQ += dS K
+  else
+    DqSafe(rows, ws.ds.get(), t.nk, ws.kr.get(), dp, dq);
+}
+
+// Work item (b, kv head hk, chunk c): every key tile of the chunk against every row that sees it.
+void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64_t b, int64_t hk, int64_t c) {
+  const int64_t group = p.H / p.Hkv, dp = ws.dp;
+  float* dqp = pl.dqp.get() + c * p.B * p.H * p.T * dp;
+  std::fill(dqp + (b * p.H + hk * group) * p.T * dp, dqp + (b * p.H + (hk + 1) * group) * p.T * dp, 0.0f);
+  const int64_t* lo = pl.lo.data() + b * p.T;
+  const int64_t* hi = pl.hi.data() + b * p.T;
+  const int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
+  for (int64_t tile = bounds[c]; tile < bounds[c + 1]; ++tile) {
+    TileCtx t{b, 0, hk, 0, tile * kLd, std::min(kLd, p.S - tile * kLd), 0, true};
+    t.ncp = RoundUp(t.nk, kVecs * Lanes());
+    const float* k = p.k + b * p.k_stride[0] + hk * p.k_stride[1] + t.kb * p.k_stride[2];
+    const float* v = p.v + b * p.v_stride[0] + hk * p.v_stride[1] + t.kb * p.v_stride[2];
+    PackT(k, p.k_stride[2], p.D, t.nk, t.ncp, ws.kt.get());
+    PackT(v, p.v_stride[2], p.D, t.nk, t.ncp, ws.vt.get());
+    t.k_finite = PackRows(k, p.k_stride[2], p.D, t.nk, dp, 1.0f, ws.kr.get());
+    std::fill(ws.dk.get(), ws.dk.get() + kLd * dp, 0.0f);
+    std::fill(ws.dv.get(), ws.dv.get() + kLd * dp, 0.0f);
+    // Rows that may see the tile form one range: both band ends are non-decreasing in i.
+    const int64_t i_begin = std::upper_bound(hi, hi + p.T, t.kb) - hi;
+    const int64_t i_end = std::max(i_begin, std::lower_bound(lo, lo + p.T, t.kb + t.nk) - lo);
+    for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
+      for (int64_t i0 = i_begin; i0 < i_end; i0 += kBr) {
+        t.h = h, t.i0 = i0;
+        BlockBackward(p, pl, ws, t, std::min(kBr, i_end - i0), dqp);
+      }
+    for (int64_t j = 0; j < t.nk; ++j) {
+      const int64_t row = (b * p.Hkv + hk) * p.S + t.kb + j;
+      std::copy_n(ws.dk.get() + j * dp, p.D, pl.dk + row * p.D);
+      std::copy_n(ws.dv.get() + j * dp, p.D, pl.dv + row * p.D);
+    }
+  }
+}
+
+// Step 1 and 2: delta, bands, chunk boundaries.
+void Prepare(const AttentionParams& p, Plan& pl) {
+  const int64_t rows = p.B * p.H * p.T;
+  pl.delta.resize(rows);
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads())
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t b = r / (p.H * p.T), h = (r / p.T) % p.H, i = r % p.T;
+    const int64_t off = b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
+    float acc = 0.0f;
+    for (int64_t d = 0; d < p.D; ++d) acc += pl.dout[off + d] * pl.out[off + d];
+    pl.delta[r] = pl.lse[r] == kNegInf ? 0.0f : acc;
+  }
+  pl.lo.resize(p.B * p.T), pl.hi.resize(p.B * p.T);
+  for (int64_t b = 0; b < p.B; ++b)
+    for (int64_t i = 0; i < p.T; ++i) attention_key_band(p, b, i, &pl.lo[b * p.T + i], &pl.hi[b * p.T + i]);
+  // Chunk boundaries: equal shares of the visible (row, key) pairs (+1 per tile so empty tiles spread).
+  pl.bounds.assign(p.B * (pl.n_chunks + 1), 0);
+  std::vector<int64_t> work(pl.n_tiles + 1);
+  for (int64_t b = 0; b < p.B; ++b) {
+    std::fill(work.begin(), work.end(), 1);
+    work[pl.n_tiles] = 0;
+    for (int64_t i = 0; i < p.T; ++i) {
+      const int64_t lo = pl.lo[b * p.T + i], hi = pl.hi[b * p.T + i];
+      for (int64_t tile = lo / kLd; tile * kLd < hi; ++tile)
+        work[tile] += std::min(hi, (tile + 1) * kLd) - std::max(lo, tile * kLd);
+    }
+    int64_t total = 0;
+    for (int64_t tile = 0; tile < pl.n_tiles; ++tile) total += work[tile];
+    int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
+    int64_t acc = 0, tile = 0;
+    for (int64_t c = 1; c < pl.n_chunks; ++c) {
+      while (tile < pl.n_tiles && acc * pl.n_chunks < total * c) acc += work[tile++];
+      bounds[c] = tile;
+    }
+    bounds[pl.n_chunks] = pl.n_tiles;
+  }
+}
+
+// Step 4: dq = scale · sum_c dqp[c], chunk by chunk in order.
+void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
+  const int64_t rows = p.B * p.H * p.T, part = rows * pl.dp;
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads())
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t b = r / (p.H * p.T), h = (r / p.T) % p.H, i = r % p.T;
+    float* dst = dq + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
+    for (int64_t d = 0; d < p.D; ++d) {
+      float acc = pl.dqp[r * pl.dp + d];
+      for (int64_t c = 1; c < pl.n_chunks; ++c) acc += pl.dqp[c * part + r * pl.dp + d];
+      dst[d] = acc * p.scale;
+    }
+  }
+}
+
+void BackwardImpl(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
+                  float* dk, float* dv) {
+  std::fill(dk, dk + p.B * p.Hkv * p.S * p.D, 0.0f);  // covers T == 0
+  std::fill(dv, dv + p.B * p.Hkv * p.S * p.D, 0.0f);
+  if (p.B * p.H * p.T * p.D == 0) return;
+  Plan pl{.out = out, .dout = dout, .lse = lse, .dk = dk, .dv = dv};
+  pl.n_chunks = attention_backward_chunks(p);
+  pl.n_tiles = (p.S + kLd - 1) / kLd;
+  pl.dp = RoundUp(p.D, Lanes());
+  pl.dqp = hwy::AllocateAligned<float>(pl.n_chunks * p.B * p.H * p.T * pl.dp);
+  Prepare(p, pl);
+  const int64_t n_items = p.B * p.Hkv * pl.n_chunks;
+  const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
+#pragma omp parallel num_threads(nt)
+  {
+    Workspace ws(p.D);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t it = 0; it < n_items; ++it)
+      ItemBackward(p, pl, ws, it / (p.Hkv * pl.n_chunks), (it / pl.n_chunks) % p.Hkv, it % pl.n_chunks);
+  }
+  ReduceDq(p, pl, dq);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace attn::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace attn::kernels {
+
+int64_t attention_backward_chunks(const AttentionParams& p) {
+  // Aim for >= 16 work items so that a few threads balance; each chunk costs one dQ partial.
+  const int64_t n_tiles = (p.S + kAttnBwdTileKeys - 1) / kAttnBwdTileKeys;
+  const int64_t groups = std::max<int64_t>(p.B * p.Hkv, 1);
+  const int64_t want = (16 + groups - 1) / groups;
+  return std::max<int64_t>(1, std::min({want, kAttnBwdMaxChunks, n_tiles}));
+}
+
+HWY_EXPORT(BackwardImpl);
+
+void attention_backward_flash(const AttentionParams& p, const float* out, const float* dout, const float* lse,
+                              float* dq, float* dk, float* dv) {
+  select_cpu_target();
+  HWY_DYNAMIC_DISPATCH(BackwardImpl)(p, out, dout, lse, dq, dk, dv);
+}
+
+}  // namespace attn::kernels
+#endif  // HWY_ONCE

@@ -1,0 +1,35 @@
+// kernels/cpu/flash_attention_backward.h — FlashAttention-2-style attention backward on the CPU
+// (Highway SIMD, OpenMP).
+//
+//   attention_forward_flash(p, out, lse);                          // the forward, same p
+//   attention_backward_flash(p, out, dout, lse, dq, dk, dv);       // p.o_stride for out, dout, dq
+//
+// Gradients of out = attention(q, k, v) (every option of attn/attention.h) from the saved out and
+// lse, with O(T) extra memory: score tiles are recomputed from lse (p = exp(s - lse)), never stored.
+// Layout: out, dout, dq [B,H,T,D] in p.o_stride; lse [B,H,T] dense; dk, dv dense [B,Hkv,S,D], summed
+// over the H/Hkv query heads of each kv head. Every output element is overwritten.
+//
+// Threads own keys: work items are (batch, kv head, chunk of key tiles); an item owns its dK/dV rows
+// outright and adds its dQ contributions into its chunk's own partial buffer, and the partials are
+// summed in chunk order at the end. The number of chunks and their boundaries depend on the shapes
+// and masks only, so results are bit-identical for every thread count. No atomics.
+// Fully masked rows (lse = -inf) get zero gradients; NaN/Inf in masked K/V rows reach no gradient.
+// One Highway dispatch per call. Never throws; allocates only scratch.
+#pragma once
+
+#include "kernels/attention_params.h"
+
+namespace attn::kernels {
+
+inline constexpr int64_t kAttnBwdTileKeys = 64;  // keys per K/V tile (the dK/dV accumulators)
+inline constexpr int64_t kAttnBwdTileRows = 64;  // query rows per block streamed past a K/V tile
+inline constexpr int64_t kAttnBwdMaxChunks = 8;  // key chunks per (batch, kv head), at most
+
+void attention_backward_flash(const AttentionParams& p, const float* out, const float* dout, const float* lse,
+                              float* dq, float* dk, float* dv);
+
+// How many key chunks (each with its own dQ partial of B*H*T*D floats) the backward splits each
+// (batch, kv head) into: a function of B, Hkv and S alone.
+int64_t attention_backward_chunks(const AttentionParams& p);
+
+}  // namespace attn::kernels
