@@ -167,6 +167,9 @@ def hostile_safetensors():
         ("shape_u64_max", st_bytes({"a": ent(shape=(U64,))}), "tensor 'a'.shape", "18446744073709551615"),
         ("shape_product_overflow", st_bytes({"a": ent(shape=(2**32, 2**32))}), "tensor 'a'.shape", "4294967296"),
         ("bytes_overflow", st_bytes({"a": ent(shape=(2**62,))}), "tensor 'a'.shape", "4611686018427387904"),
+        # fuzz finding: a zero dimension hides an extent that overflows the strides
+        ("zero_dim_extent_overflow", st_bytes({"a": ent(shape=(0, 2**62, 2**62), offs=(0, 0))}, b""), "tensor 'a'.shape",
+         "4611686018427387904"),
         ("offsets_arity", st_bytes({"a": ent(offs=(0,))}), "tensor 'a'.data_offsets", "[0]"),
         ("offsets_negative", st_bytes({"a": ent(offs=(-8, 0))}), "tensor 'a'.data_offsets[0]", "-8"),
         ("offsets_float", st_bytes({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 1e30]}}),
@@ -268,6 +271,10 @@ def hostile_gguf():
         ("n_dims_u32_max", g(infos=[tinfo("w", [4], n_dims=2**32 - 1)]), "tensor 'w'.n_dims", "4294967295"),
         ("ne_negative", g(infos=[tinfo("w", [2**63])]), "tensor 'w'.ne[0]", "9223372036854775808"),
         ("ne_product_overflow", g(infos=[tinfo("w", [2**32, 2**32])]), "tensor 'w'.ne[1]", "4294967296"),
+        # fuzz finding (fuzz_gguf, UBSan in contiguous_strides): ne = [0, 2^62, 2^62] has 0 elements but
+        # an extent past int64
+        ("ne_zero_dim_extent_overflow", g(infos=[tinfo("w", [0, 2**62, 2**62])], data=b""), "tensor 'w'.ne[2]",
+         "4611686018427387904"),
         ("ne_product_overflow_4d", g(infos=[tinfo("w", [2**31] * 4)]), "tensor 'w'.ne[2]", "2147483648"),
         ("type_42", g(infos=[tinfo("w", [4], ttype=42)]), "tensor 'w'.type", "42"),
         ("type_removed_4", g(infos=[tinfo("w", [32], ttype=4)]), "tensor 'w'.type", "4 is unknown"),
@@ -286,16 +293,26 @@ def hostile_gguf():
     return cases
 
 
+# Inputs the fuzzers found (committed as found, kept across regenerations): file, field, value.
+FUZZ_REGRESSIONS = {
+    "gguf": [("fuzz_crash_zero_dim_extent.gguf", "tensor 'w'.ne[3]", "171798691840")],
+    "safetensors": [],
+}
+
+
 def write_cases(fmt, ext, cases):
     d = os.path.join(HOSTILE, fmt)
     os.makedirs(d, exist_ok=True)
     for f in os.listdir(d):
-        os.remove(os.path.join(d, f))
+        if not f.startswith("fuzz_crash_"):
+            os.remove(os.path.join(d, f))
     with open(os.path.join(d, "expected.tsv"), "w") as tsv:
         tsv.write("# file\tfield the FormatError names\tvalue it names (made by scripts/make_io_fixtures.py)\n")
         for name, data, field, value in cases:
             open(os.path.join(d, name + ext), "wb").write(data)
             tsv.write(f"{name}{ext}\t{field}\t{value}\n")
+        for name, field, value in FUZZ_REGRESSIONS[fmt]:
+            tsv.write(f"{name}\t{field}\t{value}\n")
 
 
 def main():

@@ -185,12 +185,16 @@ class GgufParser {
     if (f_.tensor_index_.count(t.name)) fail(field, "duplicate tensor name \"{}\"", io_detail::printable(t.name));
     const uint32_t n_dims = read<uint32_t>(field + ".n_dims");
     if (n_dims == 0 || n_dims > kMaxDims) fail(field + ".n_dims", "{} is outside 1..{}", n_dims, kMaxDims);
+    // The extent (product of max(ne, 1)) must fit int64 too: a zero dimension makes numel 0, but
+    // strides are still products of the other dimensions.
     t.numel = 1;
+    uint64_t extent = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const uint64_t ne = read<uint64_t>(fmt::format("{}.ne[{}]", field, d));
       if (ne > static_cast<uint64_t>(INT64_MAX)) fail(fmt::format("{}.ne[{}]", field, d), "{} is negative as int64", ne);
-      if (!io_detail::mul_u64(t.numel, ne, &t.numel) || t.numel > static_cast<uint64_t>(INT64_MAX))
+      if (!io_detail::mul_u64(extent, std::max<uint64_t>(ne, 1), &extent) || extent > static_cast<uint64_t>(INT64_MAX))
         fail(fmt::format("{}.ne[{}]", field, d), "element count overflows int64 at dimension size {}", ne);
+      t.numel *= ne;  // <= extent
       t.ne.push_back(ne);
     }
     const uint32_t type = read<uint32_t>(field + ".type");

@@ -26,6 +26,22 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   std::shared_ptr<MappedFile> m(new MappedFile());
   m->path_ = path;
   m->size_ = static_cast<uint64_t>(st.st_size);
+#if defined(ATTN_FUZZ_HEAP_MAPPING)
+  // Fuzz builds: an exact-size heap copy, so ASan reports any read past the end.
+  if (m->size_ > 0) {
+    auto* buf = new std::byte[m->size_];
+    ssize_t got = ::pread(fd, buf, m->size_, 0);
+    ::close(fd);
+    if (got != static_cast<ssize_t>(m->size_)) {
+      delete[] buf;
+      ATTN_CHECK(false, IoError, "{}: short read", path);
+    }
+    m->data_ = buf;
+  } else {
+    ::close(fd);
+  }
+  return m;
+#endif
   if (m->size_ > 0) {
     void* p = ::mmap(nullptr, static_cast<size_t>(m->size_), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     int err = errno;
@@ -39,7 +55,11 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
 }
 
 MappedFile::~MappedFile() {
+#if defined(ATTN_FUZZ_HEAP_MAPPING)
+  delete[] data_;
+#else
   if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), static_cast<size_t>(size_));
+#endif
 }
 
 }  // namespace attn

@@ -93,11 +93,14 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
 
   const json& sh = v["shape"];
   if (!sh.is_array()) format_fail(path, where + ".shape", "expected an array, got {}", io_detail::printable(sh.dump()));
-  uint64_t numel = 1;
+  // Both numel and the extent (product of max(d, 1), what strides need) must fit int64.
+  uint64_t numel = 1, extent = 1;
   for (size_t i = 0; i < sh.size(); ++i) {
     uint64_t d = json_u64(path, fmt::format("{}.shape[{}]", where, i), sh[i]);
-    if (d > static_cast<uint64_t>(INT64_MAX) || !io_detail::mul_u64(numel, d, &numel) || numel > static_cast<uint64_t>(INT64_MAX))
+    if (d > static_cast<uint64_t>(INT64_MAX) || !io_detail::mul_u64(extent, std::max<uint64_t>(d, 1), &extent) ||
+        extent > static_cast<uint64_t>(INT64_MAX))
       format_fail(path, where + ".shape", "element count overflows at dimension {} (size {})", i, d);
+    numel *= d;  // <= extent
     e.shape.push_back(static_cast<int64_t>(d));
   }
   uint64_t nbytes;
