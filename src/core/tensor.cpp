@@ -430,7 +430,7 @@ void Tensor::copy_from(const Tensor& src) {
 }
 
 void Tensor::fill(double value) {
-  Tensor one = empty({1}, dtype_);
+  Tensor one = empty({}, dtype_);  // 0-d: expands to any shape, 0-d included
   store_from_double(one.raw_data(), 0, dtype_, value);
   copy_from(one);
 }

@@ -3,11 +3,26 @@
 #include <attn/ops.h>
 
 #include "kernels/convert.h"
+#include "ops/grad_util.h"
 #include "ops/ops_util.h"
 
 namespace attn {
 
+using namespace ops_detail;
+
+Tensor to_dtype_forward(const Tensor& x, DType dtype);
+
+// Backward (float to float only): the gradient converted back to x's dtype.
 Tensor to_dtype(const Tensor& x, DType dtype) {
+  Tensor y = no_grad([&] { return to_dtype_forward(x, dtype); });
+  if (!autograd::needs_grad({&x}) || !dtype_is_float(dtype)) return y;
+  autograd::record("to_dtype", {x}, {&y}, [from = x.dtype()](const Grads& g, const Needs&) {
+    return Grads{to_dtype(g[0], from)};
+  });
+  return y;
+}
+
+Tensor to_dtype_forward(const Tensor& x, DType dtype) {
   ATTN_CHECK(x.defined(), ShapeError, "to_dtype: x is undefined");
   if (x.dtype() == dtype) return x.clone();
   const DType from = x.dtype();

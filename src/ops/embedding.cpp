@@ -2,12 +2,15 @@
 #include <attn/ops.h>
 
 #include "kernels/embedding.h"
+#include "kernels/grad.h"
+#include "ops/grad_util.h"
 #include "ops/ops_util.h"
 
 namespace attn {
 using namespace ops_detail;
 
-Tensor embedding(const Tensor& ids, const Tensor& table) {
+namespace {
+Tensor embedding_forward(const Tensor& ids, const Tensor& table) {
   ATTN_CHECK(ids.defined() && (ids.dtype() == DType::kI32 || ids.dtype() == DType::kI64), ShapeError,
              "embedding: ids must be i32 or i64, got {}", ids.defined() ? ids.str() : "undefined");
   check_f32("embedding", table, "table");
@@ -31,6 +34,22 @@ Tensor embedding(const Tensor& ids, const Tensor& table) {
     else
       kernels::embedding_gather_i64(id.data<int64_t>(), n, fptr(t), V, C, fptr_mut(y));
   }
+  return y;
+}
+
+}  // namespace
+
+// Backward: the gradient rows are added into the table rows they were read from (ids repeat).
+Tensor embedding(const Tensor& ids, const Tensor& table) {
+  Tensor y = no_grad([&] { return embedding_forward(ids, table); });
+  if (!autograd::needs_grad({&table})) return y;
+  autograd::record("embedding", {ids, table}, {&y},
+                   [ids = ids.to(DType::kI64), V = table.size(0), C = table.size(1)](const Grads& g, const Needs&) {
+                     const Tensor gc = g[0].contiguous();
+                     Tensor dt = Tensor::empty({V, C});
+                     kernels::embedding_backward(ids.data<int64_t>(), ids.numel(), fptr(gc), V, C, fptr_mut(dt));
+                     return Grads{Tensor(), dt};
+                   });
   return y;
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "kernels/gemm.h"
+#include "ops/grad_util.h"
 #include "ops/ops_util.h"
 
 namespace attn {
@@ -55,9 +56,7 @@ GemmOperand gemm_operand(const Tensor& t) {
   return g;
 }
 
-}  // namespace
-
-Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   check_f32("matmul", a_in, "a");
   check_f32("matmul", b_in, "b");
   ATTN_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, ShapeError, "matmul: a {} and b {} must have at least 1 dim",
@@ -95,7 +94,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   return y;
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   check_f32("linear", x, "x");
   check_f32("linear", w, "weight");
   ATTN_CHECK(w.dim() == 2, ShapeError, "linear: weight must be [out,in], got {}", w.str());
@@ -124,6 +123,44 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   }
   const GemmOperand gx = gemm_operand(x.reshape({rows, in})), gw = gemm_operand(w.transpose(0, 1));
   kernels::sgemm(gx.trans, gw.trans, rows, out, in, 1.0f, gx.p, gx.ld, gw.p, gw.ld, beta, yp, out);
+  return y;
+}
+
+}  // namespace
+
+// Backward: with a, b promoted to matrices (1-D operands get their unit dim back),
+//   da = g · bᵀ and db = aᵀ · g, each summed over the batch dims its operand was broadcast along.
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  Tensor y = no_grad([&] { return matmul_forward(a, b); });
+  if (!autograd::needs_grad({&a, &b})) return y;
+  autograd::record("matmul", {a, b}, {&y}, [a = a.detach(), b = b.detach()](const Grads& g, const Needs& n) {
+    const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
+    const Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
+    Tensor g2 = g[0];
+    if (b.dim() == 1) g2 = g2.unsqueeze(g2.dim());
+    if (a.dim() == 1) g2 = g2.unsqueeze(g2.dim() - 1);
+    Grads out(2);
+    if (n[0]) out[0] = reduce_to_shape(matmul(g2, transpose_last2(b2)), a2.shape()).reshape(a.shape());
+    if (n[1]) out[1] = reduce_to_shape(matmul(transpose_last2(a2), g2), b2.shape()).reshape(b.shape());
+    return out;
+  });
+  return y;
+}
+
+// Backward: rows = every leading index; dx = g·w, dw = gᵀ·x over the rows, db = Σ_rows g.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  Tensor y = no_grad([&] { return linear_forward(x, w, b); });
+  if (!autograd::needs_grad({&x, &w, &b})) return y;
+  autograd::record("linear", {x, w, b}, {&y}, [x = x.detach(), w = w.detach()](const Grads& g, const Needs& n) {
+    const int64_t in = w.size(1), out = w.size(0);
+    const int64_t rows = in > 0 ? x.numel() / in : 0;
+    const Tensor g2 = g[0].reshape({rows, out});
+    Grads r(3);
+    if (n[0]) r[0] = matmul(g[0], w);
+    if (n[1]) r[1] = matmul(transpose_last2(g2), x.reshape({rows, in}));
+    if (n[2]) r[2] = sum(g2, 0);
+    return r;
+  });
   return y;
 }
 

@@ -1,7 +1,9 @@
-// ops/norm.cpp — LayerNorm and RMSNorm over the last dim (forward; mean/rstd kept for backward).
+// ops/norm.cpp — LayerNorm and RMSNorm over the last dim, forward and backward (kernels::*_backward).
 #include <attn/ops.h>
 
 #include "kernels/norm.h"
+#include "kernels/grad.h"
+#include "ops/grad_util.h"
 #include "ops/ops_util.h"
 
 namespace attn {
@@ -42,6 +44,22 @@ LayerNormResult layer_norm_with_stats(const Tensor& x, const Tensor& weight, con
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+  if (autograd::needs_grad({&x, &weight, &bias})) {
+    LayerNormResult r = no_grad([&] { return layer_norm_with_stats(x, weight, bias, eps); });
+    autograd::record("layer_norm", {x, weight, bias}, {&r.y},
+                     [x = x.detach().contiguous(), w = weight.defined() ? weight.detach().contiguous() : Tensor(),
+                      has_bias = bias.defined(), mean = r.mean, rstd = r.rstd](const Grads& g, const Needs& n) {
+                       const int64_t C = x.size(-1), rows = x.numel() / C;
+                       const Tensor gc = g[0].contiguous();
+                       Tensor dx = Tensor::empty(x.shape());
+                       Tensor dw = n[1] ? Tensor::empty({C}) : Tensor(), db = n[2] ? Tensor::empty({C}) : Tensor();
+                       kernels::layer_norm_backward(fptr(x), w.defined() ? fptr(w) : nullptr, fptr(mean), fptr(rstd),
+                                                    fptr(gc), fptr_mut(dx), n[1] ? fptr_mut(dw) : nullptr,
+                                                    n[2] ? fptr_mut(db) : nullptr, rows, C);
+                       return Grads{n[0] ? dx : Tensor(), dw, has_bias ? db : Tensor()};
+                     });
+    return r.y;
+  }
   check_input("layer_norm", x, eps);
   const Tensor w = checked_param("layer_norm", weight, "weight", x);
   const Tensor b = checked_param("layer_norm", bias, "bias", x);
@@ -54,6 +72,21 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
 }
 
 Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps) {
+  if (autograd::needs_grad({&x, &weight})) {
+    Tensor y = no_grad([&] { return rms_norm(x, weight, eps); });
+    autograd::record("rms_norm", {x, weight}, {&y},
+                     [x = x.detach().contiguous(), w = weight.defined() ? weight.detach().contiguous() : Tensor(),
+                      eps](const Grads& g, const Needs& n) {
+                       const int64_t C = x.size(-1), rows = x.numel() / C;
+                       const Tensor gc = g[0].contiguous();
+                       Tensor dx = Tensor::empty(x.shape());
+                       Tensor dw = n[1] ? Tensor::empty({C}) : Tensor();
+                       kernels::rms_norm_backward(fptr(x), w.defined() ? fptr(w) : nullptr, fptr(gc), fptr_mut(dx),
+                                                  n[1] ? fptr_mut(dw) : nullptr, rows, C, eps);
+                       return Grads{n[0] ? dx : Tensor(), dw};
+                     });
+    return y;
+  }
   check_input("rms_norm", x, eps);
   const Tensor w = checked_param("rms_norm", weight, "weight", x);
   const Tensor c = x.contiguous();

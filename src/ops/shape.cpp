@@ -1,12 +1,34 @@
 // ops/shape.cpp — concat (copies), split / chunk (views), transpose_last2 (view). Any dtype.
 #include <attn/ops.h>
 
+#include "ops/grad_util.h"
 #include "ops/ops_util.h"
 
 namespace attn {
 using namespace ops_detail;
 
+Tensor concat_forward(const std::vector<Tensor>& xs, int64_t dim);
+
+// Backward: each input gets its own slab of the gradient back.
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
+  Tensor y = no_grad([&] { return concat_forward(xs, dim); });
+  if (!autograd::needs_grad(xs)) return y;
+  std::vector<int64_t> sizes;
+  const int64_t d = normalize_dim("concat", xs[0], dim);
+  for (const Tensor& x : xs) sizes.push_back(x.size(d));
+  autograd::record("concat", xs, {&y}, [sizes, d](const Grads& g, const Needs& n) {
+    Grads out(sizes.size());
+    int64_t offset = 0;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      if (n[i]) out[i] = g[0].narrow(d, offset, sizes[i]).contiguous();
+      offset += sizes[i];
+    }
+    return out;
+  });
+  return y;
+}
+
+Tensor concat_forward(const std::vector<Tensor>& xs, int64_t dim) {
   ATTN_CHECK(!xs.empty(), ShapeError, "concat: no tensors given");
   const Tensor& first = xs[0];
   ATTN_CHECK(first.defined(), ShapeError, "concat: tensor 0 is undefined");

@@ -3,6 +3,7 @@
 #include <attn/ops.h>
 
 #include "kernels/softmax.h"
+#include "ops/grad_util.h"
 #include "ops/ops_util.h"
 
 namespace attn {
@@ -29,9 +30,25 @@ Tensor softmax_like(std::string_view name, const Tensor& x, int64_t dim, Kernel 
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_like("softmax", x, dim, kernels::softmax_rows); }
+// softmax: dx = y ∘ (g - Σ_dim g∘y);  log_softmax: dx = g - exp(y) ∘ Σ_dim g.
+Tensor softmax(const Tensor& x, int64_t dim) {
+  Tensor y = no_grad([&] { return softmax_like("softmax", x, dim, kernels::softmax_rows); });
+  if (autograd::needs_grad({&x}))
+    autograd::record("softmax", {x}, {&y}, [dim, y = y.detach()](const Grads& g, const Needs&) {
+      if (y.dim() == 0) return Grads{Tensor::zeros({})};
+      return Grads{mul(y, sub(g[0], sum(mul(g[0], y), dim, true)))};
+    });
+  return y;
+}
+
 Tensor log_softmax(const Tensor& x, int64_t dim) {
-  return softmax_like("log_softmax", x, dim, kernels::log_softmax_rows);
+  Tensor y = no_grad([&] { return softmax_like("log_softmax", x, dim, kernels::log_softmax_rows); });
+  if (autograd::needs_grad({&x}))
+    autograd::record("log_softmax", {x}, {&y}, [dim, y = y.detach()](const Grads& g, const Needs&) {
+      if (y.dim() == 0) return Grads{Tensor::zeros({})};
+      return Grads{sub(g[0], mul(exp(y), sum(g[0], dim, true)))};
+    });
+  return y;
 }
 
 }  // namespace attn

@@ -3,6 +3,7 @@
 #include <attn/ops.h>
 
 #include "kernels/elementwise.h"
+#include "ops/grad_util.h"
 #include "ops/ops_util.h"
 
 namespace attn {
@@ -15,7 +16,32 @@ Tensor as_condition(std::string_view op, const Tensor& cond) {
 }
 }  // namespace
 
+Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b);
+Tensor masked_fill_forward(const Tensor& x, const Tensor& mask, float value);
+
+// Backward: the gradient flows to whichever operand each element was taken from.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  Tensor y = no_grad([&] { return where_forward(cond, a, b); });
+  if (!autograd::needs_grad({&a, &b})) return y;
+  autograd::record("where", {a, b}, {&y},
+                   [cond = cond.detach(), as = a.shape(), bs = b.shape()](const Grads& g, const Needs& n) {
+                     const Tensor zero = Tensor::zeros({});
+                     return Grads{n[0] ? reduce_to_shape(where(cond, g[0], zero), as) : Tensor(),
+                                  n[1] ? reduce_to_shape(where(cond, zero, g[0]), bs) : Tensor()};
+                   });
+  return y;
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
+  Tensor y = no_grad([&] { return masked_fill_forward(x, mask, value); });
+  if (!autograd::needs_grad({&x})) return y;
+  autograd::record("masked_fill", {x}, {&y}, [mask = mask.detach()](const Grads& g, const Needs&) {
+    return Grads{masked_fill(g[0], mask, 0.0f)};
+  });
+  return y;
+}
+
+Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_f32("where", a, "a");
   check_f32("where", b, "b");
   const Layout l = broadcast_layout("where", {a, b, as_condition("where", cond)});
@@ -25,7 +51,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
+Tensor masked_fill_forward(const Tensor& x, const Tensor& mask, float value) {
   check_f32("masked_fill", x);
   Tensor value_t = Tensor::empty({});  // a 0-d f32 holding value, broadcast everywhere
   *fptr_mut(value_t) = value;

@@ -28,7 +28,7 @@ TEST(GradcheckTable, EveryRowPasses) {
 
 std::set<std::string> recorded_names_in_sources() {
   std::set<std::string> names;
-  const std::regex pattern(R"((?:autograd::record|finish_view)\(\s*(?:t,\s*)?\"([A-Za-z0-9_]+)\")");
+  const std::regex pattern(R"((?:autograd::record|finish_view|grad_op)\(\s*(?:t,\s*)?\"([A-Za-z0-9_]+)\")");
   for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(ATTN_SOURCE_DIR) + "/src")) {
     if (entry.path().extension() != ".cpp") continue;
     std::ifstream f(entry.path());
