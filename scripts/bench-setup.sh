@@ -46,6 +46,7 @@ PY
     mkdir -p llama-src && tar -xzf "$SDIST" -C llama-src --strip-components=1
   fi
   GGML=llama-src/vendor/llama.cpp/ggml
+  [ -f "$GGML/ggml.pc.in" ] || touch "$GGML/ggml.pc.in"  # the sdist leaves out the pkg-config template
   cmake -S "$GGML" -B ggml-build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
     -DGGML_NATIVE=ON -DGGML_OPENMP=ON -DGGML_BUILD_TESTS=OFF -DGGML_BUILD_EXAMPLES=OFF > ggml-cmake.log
   cmake --build ggml-build -j "$(nproc)" --target ggml > ggml-build.log

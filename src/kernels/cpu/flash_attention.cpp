@@ -99,6 +99,7 @@ struct Workspace {
 
 struct Item {
   int64_t b, h, hk, t0, rows;
+  int64_t lanes;             // query lanes computed: kW, or one vector when rows fit in one
   int64_t kmin, kmax;        // union of the rows' bands
   int64_t full_lo, full_hi;  // intersection of the rows' bands
 };
@@ -136,26 +137,26 @@ void ItemBands(const AttentionParams& p, Workspace& ws, Item& it) {
 
 // Sᵀ[R keys, NV·N rows] = K[R keys, D] · Qᵀ[D, NV·N rows]; k rows are `ks` apart. When colmax is
 // given, also folds the block into the running per-row maximum (saves the softmax a pass).
-template <int R>
+template <int R, int NV>
 HWY_INLINE void QkBlock(const float* HWY_RESTRICT k, int64_t ks, int64_t D, const float* HWY_RESTRICT qt,
                         float* HWY_RESTRICT st, float* HWY_RESTRICT colmax) {
   const DF df;
   const size_t n = hn::Lanes(df);
-  VF acc[R][kVecs];
+  VF acc[R][NV];
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < kVecs; ++c) acc[r][c] = hn::Zero(df);
+    for (int c = 0; c < NV; ++c) acc[r][c] = hn::Zero(df);
   for (int64_t d = 0; d < D; ++d) {
-    VF qv[kVecs];
-    for (int c = 0; c < kVecs; ++c) qv[c] = hn::Load(df, qt + d * kW + c * n);
+    VF qv[NV];
+    for (int c = 0; c < NV; ++c) qv[c] = hn::Load(df, qt + d * kW + c * n);
     for (int r = 0; r < R; ++r) {
       const VF kb = hn::Set(df, k[r * ks + d]);
-      for (int c = 0; c < kVecs; ++c) acc[r][c] = hn::MulAdd(kb, qv[c], acc[r][c]);
+      for (int c = 0; c < NV; ++c) acc[r][c] = hn::MulAdd(kb, qv[c], acc[r][c]);
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < kVecs; ++c) hn::Store(acc[r][c], df, st + r * kW + c * n);
+    for (int c = 0; c < NV; ++c) hn::Store(acc[r][c], df, st + r * kW + c * n);
   if (colmax != nullptr) {
-    for (int c = 0; c < kVecs; ++c) {
+    for (int c = 0; c < NV; ++c) {
       VF mx = hn::Load(df, colmax + c * n);
       for (int r = 0; r < R; ++r) mx = hn::Max(mx, acc[r][c]);
       hn::Store(mx, df, colmax + c * n);
@@ -165,22 +166,22 @@ HWY_INLINE void QkBlock(const float* HWY_RESTRICT k, int64_t ks, int64_t D, cons
 
 // Oᵀ[R dims, NV·N rows] = Oᵀ·alpha + V[nk, R dims]ᵀ · Pᵀ[nk, NV·N rows]; v rows are `vs` apart.
 // kSafe: keep the accumulator where p == 0 (a NaN/Inf value must not meet a zero probability).
-template <int R, bool kSafe>
+template <int R, int NV, bool kSafe>
 HWY_INLINE void PvBlock(const float* HWY_RESTRICT v, int64_t vs, int64_t nk, const float* HWY_RESTRICT pt,
                         const float* HWY_RESTRICT alpha, float* HWY_RESTRICT ot) {
   const DF df;
   const size_t n = hn::Lanes(df);
-  VF acc[R][kVecs];
-  for (int c = 0; c < kVecs; ++c) {
+  VF acc[R][NV];
+  for (int c = 0; c < NV; ++c) {
     const VF a = hn::Load(df, alpha + c * n);
     for (int r = 0; r < R; ++r) acc[r][c] = hn::Mul(hn::Load(df, ot + r * kW + c * n), a);
   }
   for (int64_t j = 0; j < nk; ++j) {
-    VF pv[kVecs];
-    for (int c = 0; c < kVecs; ++c) pv[c] = hn::Load(df, pt + j * kW + c * n);
+    VF pv[NV];
+    for (int c = 0; c < NV; ++c) pv[c] = hn::Load(df, pt + j * kW + c * n);
     for (int r = 0; r < R; ++r) {
       const VF vb = hn::Set(df, v[j * vs + r]);
-      for (int c = 0; c < kVecs; ++c) {
+      for (int c = 0; c < NV; ++c) {
         if constexpr (kSafe) {
           acc[r][c] = hn::IfThenElse(hn::Eq(pv[c], hn::Zero(df)), acc[r][c], hn::MulAdd(vb, pv[c], acc[r][c]));
         } else {
@@ -190,7 +191,7 @@ HWY_INLINE void PvBlock(const float* HWY_RESTRICT v, int64_t vs, int64_t nk, con
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < kVecs; ++c) hn::Store(acc[r][c], df, ot + r * kW + c * n);
+    for (int c = 0; c < NV; ++c) hn::Store(acc[r][c], df, ot + r * kW + c * n);
 }
 
 // Sᵀ for keys [kb, kb+nk) against every row block of the item.
@@ -198,11 +199,18 @@ template <int R>
 void QkRun(const AttentionParams& p, const Item& it, const float* qt, int64_t kb, int64_t nk, float* st,
            float* colmax) {
   const float* k = p.k + it.b * p.k_stride[0] + it.hk * p.k_stride[1];
-  const int64_t ks = p.k_stride[2], block = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
+  const int64_t ks = p.k_stride[2], n = static_cast<int64_t>(hn::Lanes(DF()));
   int64_t j = 0;
-  for (; j + R <= nk; j += R)
-    for (int64_t c0 = 0; c0 < kW; c0 += block)
-      QkBlock<R>(k + (kb + j) * ks, ks, p.D, qt + c0, st + j * kW + c0, colmax ? colmax + c0 : nullptr);
+  for (; j + R <= nk; j += R) {
+    const float* kr = k + (kb + j) * ks;
+    if (it.lanes == kW) {
+      for (int64_t c0 = 0; c0 < kW; c0 += kVecs * n)
+        QkBlock<R, kVecs>(kr, ks, p.D, qt + c0, st + j * kW + c0, colmax ? colmax + c0 : nullptr);
+    } else {  // few rows (decoding): one vector of lanes
+      for (int64_t c0 = 0; c0 < it.lanes; c0 += n)
+        QkBlock<R, 1>(kr, ks, p.D, qt + c0, st + j * kW + c0, colmax ? colmax + c0 : nullptr);
+    }
+  }
   if constexpr (R > 1) {
     if (j < nk) QkRun<R - 1>(p, it, qt, kb + j, nk - j, st + j * kW, colmax);
   }
@@ -212,10 +220,16 @@ template <int R, bool kSafe>
 void PvRun(const AttentionParams& p, const Item& it, int64_t kb, int64_t nk, int64_t d0, const float* pt,
            const float* alpha, float* ot) {
   const float* v = p.v + it.b * p.v_stride[0] + it.hk * p.v_stride[1] + kb * p.v_stride[2];
-  const int64_t block = kVecs * static_cast<int64_t>(hn::Lanes(DF()));
-  for (; d0 + R <= p.D; d0 += R)
-    for (int64_t c0 = 0; c0 < kW; c0 += block)
-      PvBlock<R, kSafe>(v + d0, p.v_stride[2], nk, pt + c0, alpha + c0, ot + d0 * kW + c0);
+  const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
+  for (; d0 + R <= p.D; d0 += R) {
+    if (it.lanes == kW) {
+      for (int64_t c0 = 0; c0 < kW; c0 += kVecs * n)
+        PvBlock<R, kVecs, kSafe>(v + d0, p.v_stride[2], nk, pt + c0, alpha + c0, ot + d0 * kW + c0);
+    } else {
+      for (int64_t c0 = 0; c0 < it.lanes; c0 += n)
+        PvBlock<R, 1, kSafe>(v + d0, p.v_stride[2], nk, pt + c0, alpha + c0, ot + d0 * kW + c0);
+    }
+  }
   if constexpr (R > 1) {
     if (d0 < p.D) PvRun<R - 1, kSafe>(p, it, kb, nk, d0, pt, alpha, ot);
   }
@@ -230,7 +244,7 @@ void ApplyLogitTerms(const AttentionParams& p, const Item& it, int64_t kb, int64
   const float cap = p.softcap, inv_cap = cap > 0.0f ? 1.0f / cap : 0.0f;
   const float slope = p.alibi_slopes != nullptr ? p.alibi_slopes[it.h] : 0.0f;
   const float key_minus_pos = static_cast<float>(kb + j - it.t0 - p.offset);  // |pos - key| = |r - this|
-  for (int64_t c = 0; c < kW; c += n) {
+  for (int64_t c = 0; c < it.lanes; c += n) {
     VF x = hn::Load(df, srow + c);
     if (cap > 0.0f) x = hn::Mul(hn::Set(df, cap), hn::Tanh(df, hn::Mul(x, hn::Set(df, inv_cap))));
     if (slope != 0.0f) {
@@ -263,7 +277,7 @@ bool ScoreTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_t 
     if (terms) ApplyLogitTerms(p, it, kb, j, srow);
     if (full) continue;
     const VF key = hn::Set(df, static_cast<float>(kb + j));
-    for (int64_t c = 0; c < kW; c += n) {
+    for (int64_t c = 0; c < it.lanes; c += n) {
       const auto out = hn::Or(hn::Lt(key, hn::Load(df, ws.lo_f + c)), hn::Ge(key, hn::Load(df, ws.hi_f + c)));
       hn::Store(hn::IfThenElse(out, hn::Set(df, kNegInf), hn::Load(df, srow + c)), df, srow + c);
     }
@@ -273,11 +287,11 @@ bool ScoreTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_t 
 
 // Online softmax down the lanes of Sᵀ (in place -> Pᵀ); updates m, l and sets alpha. have_max: the
 // tile's per-row maximum is already in ws.colmax.
-void SoftmaxTile(float* st, int64_t nk, bool have_max, Workspace& ws) {
+void SoftmaxTile(float* st, int64_t nk, int64_t lanes, bool have_max, Workspace& ws) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const VF ninf = hn::Set(df, kNegInf), zero = hn::Zero(df);
-  for (int64_t c = 0; c < kW; c += n) {
+  for (int64_t c = 0; c < lanes; c += n) {
     VF mx = ninf;
     if (have_max) {
       mx = hn::Load(df, ws.colmax + c);
@@ -313,7 +327,7 @@ void ForwardTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_
   const bool full = kb >= it.full_lo && kb + nk <= it.full_hi;
   float* st = ws.st.get();
   const bool have_max = ScoreTile(p, ws, it, kb, nk, full, st);
-  SoftmaxTile(st, nk, have_max, ws);
+  SoftmaxTile(st, nk, it.lanes, have_max, ws);
   if (p.dropout_p > 0.0f)
     for (int64_t j = 0; j < nk; ++j)
       for (int64_t r = 0; r < it.rows; ++r)
@@ -344,8 +358,9 @@ void ForwardItem(const AttentionParams& p, Workspace& ws, Item& it, float* out, 
 }
 
 Item MakeItem(const AttentionParams& p, int64_t b, int64_t h, int64_t tile) {
-  const int64_t t0 = tile * kAttnTileRows;
-  return Item{b, h, h / (p.H / p.Hkv), t0, std::min(kAttnTileRows, p.T - t0), 0, 0, 0, 0};
+  const int64_t t0 = tile * kAttnTileRows, rows = std::min(kAttnTileRows, p.T - t0);
+  const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
+  return Item{b, h, h / (p.H / p.Hkv), t0, rows, rows <= n ? n : kW, 0, 0, 0, 0};
 }
 
 void ForwardImpl(const AttentionParams& p, float* out, float* lse) {
@@ -381,7 +396,7 @@ void WeightsItem(const AttentionParams& p, Workspace& ws, Item& it, const float*
     const int64_t nk = std::min(kAttnTileCols, it.kmax - kb);
     ScoreTile(p, ws, it, kb, nk, kb >= it.full_lo && kb + nk <= it.full_hi, st);
     for (int64_t j = 0; j < nk; ++j)
-      for (int64_t c = 0; c < kW; c += n)
+      for (int64_t c = 0; c < it.lanes; c += n)
         hn::Store(FastExp(df, hn::Sub(hn::Load(df, st + j * kW + c), hn::Load(df, ws.lse + c))), df, st + j * kW + c);
     for (int64_t r = 0; r < it.rows; ++r)
       if (ws.lse[r] != kNegInf)
