@@ -2,17 +2,17 @@
 # scripts/fuzz-smoke.sh — builds the libFuzzer targets in fuzz/ (clang, ASan + UBSan) and runs each
 # for a short while with its seed folders (named in the harness: "// seeds: dir dir").
 #
-#   scripts/fuzz-smoke.sh                    # every target, 30 s each
+#   scripts/fuzz-smoke.sh                    # every target, 25 s each
 #   FUZZ_SECONDS=1800 scripts/fuzz-smoke.sh fuzz_gguf   # a long run of one target
 #
-# Environment: ATTN_FUZZ_BUILD (build dir, default build-fuzz), FUZZ_SECONDS (default 30),
+# Environment: ATTN_FUZZ_BUILD (build dir, default build-fuzz), FUZZ_SECONDS (default 25),
 # FUZZ_JOBS (ninja -j, default 2). Exits non-zero on a build failure or any finding; crash inputs
 # are left in $ATTN_FUZZ_BUILD/findings/<target>/ (turn each into a file under tests/hostile/).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${ATTN_FUZZ_BUILD:-$root/build-fuzz}"
-secs="${FUZZ_SECONDS:-30}"
+secs="${FUZZ_SECONDS:-25}"
 cxx="${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14)}"
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -68,8 +68,9 @@ struct GgufValue {
   int64_t i = 0;      // signed integers
   double f = 0;       // f32 / f64
   std::string s;      // string
-  GgufArray array;    // array
+  std::shared_ptr<const GgufArray> array_ptr;  // array (shared: keeps GgufValue small and copyable)
 
+  const GgufArray& array() const;  // the array; ValueError when this value is not one
   bool is_integer() const;
   // A short human form: 42, 1e-05, "llama", [string x 49152: "<|endoftext|>", "<|im_start|>", ...].
   std::string summary(size_t max_items = 8) const;

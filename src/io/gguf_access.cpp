@@ -56,7 +56,7 @@ bool GgufFile::get_bool(std::string_view key) const {
 const GgufArray& GgufFile::get_array(std::string_view key) const {
   const GgufValue& v = need(*this, key);
   if (v.type != GgufType::kArray) wrong_type(*this, key, v, "array");
-  return v.array;
+  return v.array();
 }
 
 const std::vector<std::string>& GgufFile::get_strings(std::string_view key) const {

@@ -36,8 +36,10 @@ class GgufParser {
 
   void parse() {
     parse_header();
+    f_.kvs_.reserve(n_kv_);  // bounded by the file size in parse_header
     for (uint64_t i = 0; i < n_kv_; ++i) parse_kv(i);
     parse_alignment();
+    f_.infos_.reserve(n_tensors_);
     for (uint64_t i = 0; i < n_tensors_; ++i) parse_tensor_info(i);
     parse_data_section();
   }
@@ -137,7 +139,7 @@ class GgufParser {
         if (v.u > 1) fail(field, "bool value {} is neither 0 nor 1", v.u);
         break;
       case GgufType::kString: v.s = read_string(field); break;
-      case GgufType::kArray: v.array = read_array(field, depth + 1); break;
+      case GgufType::kArray: v.array_ptr = std::make_shared<const GgufArray>(read_array(field, depth + 1)); break;
     }
     return v;
   }

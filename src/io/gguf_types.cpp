@@ -134,6 +134,12 @@ std::vector<float> GgufArray::to_f32() const {
   return out;
 }
 
+const GgufArray& GgufValue::array() const {
+  ATTN_CHECK(type == GgufType::kArray && array_ptr != nullptr, ValueError, "GGUF value of type {} is not an array",
+             gguf_type_name(type));
+  return *array_ptr;
+}
+
 bool GgufValue::is_integer() const {
   switch (type) {
     case GgufType::kU8: case GgufType::kI8: case GgufType::kU16: case GgufType::kI16: case GgufType::kU32:
@@ -173,7 +179,7 @@ std::string GgufValue::summary(size_t max_items) const {
     case GgufType::kF64: return fmt::format("{}", f);
     case GgufType::kBool: return u ? "true" : "false";
     case GgufType::kString: return quoted(s);
-    case GgufType::kArray: return array_summary(array, max_items);
+    case GgufType::kArray: return array_summary(array(), max_items);
   }
   return "?";
 }

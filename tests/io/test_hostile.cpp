@@ -9,6 +9,9 @@
 
 #include <fstream>
 #include <sstream>
+#include <functional>
+
+#include <fmt/format.h>
 
 #include "io/io_test_util.h"
 
@@ -111,4 +114,58 @@ TEST(HostileFiles, MissingFilesAreIoErrors) {
   EXPECT_THROW(SafetensorsFile::open("/nonexistent/x.safetensors"), IoError);
   EXPECT_THROW(GgufFile::open("/nonexistent/x.gguf"), IoError);
   EXPECT_THROW(GgufFile::open(ATTN_SOURCE_DIR), IoError);  // a directory
+}
+
+// Memory is bounded by a small multiple of the file size: a file packed with the smallest possible
+// key/value pairs, strings, nested arrays or tensor infos makes the reader allocate at most 32x its
+// size (each parsed object is larger than its encoding, but never unboundedly so).
+TEST(HostileFiles, GgufMetadataMemoryIsBoundedByTheFileSize) {
+  auto dir = io_test::temp_dir("gguf-mem");
+  auto put = [](std::vector<uint8_t>& b, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  auto file_with = [&](uint64_t n_tensors, uint64_t n_kv, const std::function<void(std::vector<uint8_t>&, uint64_t)>& kv,
+                       const std::function<void(std::vector<uint8_t>&, uint64_t)>& info) {
+    std::vector<uint8_t> b = {'G', 'G', 'U', 'F'};
+    put(b, 3, 4);
+    put(b, n_tensors, 8);
+    put(b, n_kv, 8);
+    for (uint64_t i = 0; i < n_kv; ++i) kv(b, i);
+    for (uint64_t i = 0; i < n_tensors; ++i) info(b, i);
+    b.resize((b.size() + 31) / 32 * 32);  // the (empty) data section starts aligned
+    return b;
+  };
+  auto key = [&](std::vector<uint8_t>& b, uint64_t i) {
+    const std::string k = fmt::format("{}", i);
+    put(b, k.size(), 8);
+    b.insert(b.end(), k.begin(), k.end());
+  };
+  const auto none = [](std::vector<uint8_t>&, uint64_t) {};
+  struct Shape_ {
+    std::string name;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Shape_> files = {
+      {"tiny_kvs", file_with(0, 20000, [&](auto& b, uint64_t i) { key(b, i); put(b, 0, 4); put(b, 7, 1); }, none)},
+      {"empty_strings", file_with(0, 1, [&](auto& b, uint64_t i) {
+         key(b, i); put(b, 9, 4); put(b, 8, 4); put(b, 20000, 8);
+         for (int k = 0; k < 20000; ++k) put(b, 0, 8);
+       }, none)},
+      {"empty_nested_arrays", file_with(0, 1, [&](auto& b, uint64_t i) {
+         key(b, i); put(b, 9, 4); put(b, 9, 4); put(b, 20000, 8);
+         for (int k = 0; k < 20000; ++k) { put(b, 0, 4); put(b, 0, 8); }
+       }, none)},
+      {"tiny_tensor_infos", file_with(5000, 0, none, [&](auto& b, uint64_t i) {
+         key(b, i); put(b, 1, 4); put(b, 0, 8); put(b, 0, 4); put(b, 0, 8);
+       })},
+  };
+  for (const auto& f : files) {
+    const std::string path = (dir / (f.name + ".gguf")).string();
+    io_test::write_bytes(path, f.bytes);
+    io_test::AllocCounter counter;
+    EXPECT_NO_THROW(GgufFile::open(path)) << f.name;
+    EXPECT_LE(counter.bytes(), 32 * f.bytes.size()) << f.name << ": " << counter.bytes() << " bytes for a "
+                                                    << f.bytes.size() << "-byte file";
+  }
+  std::filesystem::remove_all(dir);
 }
