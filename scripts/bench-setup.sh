@@ -51,7 +51,7 @@ PY
     -DGGML_NATIVE=ON -DGGML_OPENMP=ON -DGGML_BUILD_TESTS=OFF -DGGML_BUILD_EXAMPLES=OFF > ggml-cmake.log
   cmake --build ggml-build -j "$(nproc)" --target ggml > ggml-build.log
   LIBS=$(find ggml-build -name 'libggml*.a' | sort -r | tr '\n' ' ')
-  g++ -O2 -std=c++17 -x c++ "$ROOT/bench/peers/ggml_flash_attn.c" -I "$GGML/include" -o ggml_flash_attn \
+  g++ -O2 -std=c++17 -x c++ "$ROOT/bench/peers/ggml_flash_attn.c" -x none -I "$GGML/include" -o ggml_flash_attn \
     -Wl,--start-group $LIBS -Wl,--end-group -fopenmp -lpthread -lm
 fi
 echo "ggml peer: $DIR/ggml_flash_attn"
