@@ -4,6 +4,8 @@
 // that name both values. Conversions: bf16/f16 inputs to f32, a last dimension that is not contiguous
 // to a contiguous copy, boolean masks to additive 0/-inf, i32 key lengths to i64.
 #include <attn/attention.h>
+#include <attn/attention_backward.h>
+#include <attn/autograd.h>
 #include <attn/error.h>
 
 #include <cmath>
@@ -158,10 +160,18 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   AttentionParams p = make_params(q, k, v, opts, hold, "attention");
   Tensor out = Tensor::empty({p.B, p.H, p.T, p.D});
   set_strides(p.o_stride, out);
-  Tensor lse = opts.return_lse ? Tensor::empty({p.B, p.H, p.T}) : Tensor();
+  const bool grad = autograd::needs_grad({&q, &k, &v});  // the backward needs lse too
+  Tensor lse = opts.return_lse || grad ? Tensor::empty({p.B, p.H, p.T}) : Tensor();
   kernels::attention_forward_flash(p, out.data<float>(), lse.defined() ? lse.data<float>() : nullptr);
-  if (q.dtype() != DType::kF32) out = out.to(q.dtype());
-  return {std::move(out), std::move(lse)};
+  AttentionResult result{q.dtype() != DType::kF32 ? out.to(q.dtype()) : out, opts.return_lse ? lse : Tensor()};
+  if (grad)  // attention backward (ops/attention_backward.cpp), from the f32 out and the lse
+    autograd::record("attention", {q, k, v}, {&result.out},
+                     [q = q.detach(), k = k.detach(), v = v.detach(), out = out.detach(), lse, opts](
+                         const std::vector<Tensor>& g, const std::vector<bool>&) {
+                       AttentionGrads d = attention_backward(q, k, v, out, lse, g[0], opts);
+                       return std::vector<Tensor>{d.dq, d.dk, d.dv};
+                     });
+  return result;
 }
 
 AttentionReference attention_reference(const Tensor& q, const Tensor& k, const Tensor& v,
