@@ -3,6 +3,7 @@
 // finite-difference step and tolerances.
 #pragma once
 
+#include <attn/attention.h>
 #include <attn/gradcheck.h>
 #include <attn/loss.h>
 #include <attn/ops.h>
@@ -122,6 +123,14 @@ inline std::vector<GradRow> grad_rows() {
       {"to_dtype", "to_dtype bf16 and back",
        [](V x) { return to_dtype(to_dtype(x[0], DType::kBF16), DType::kF32); }, {randn({5}, 84)},
        {.eps = 0.25, .atol = 2e-2}},
+      // ---- attention (the flash backward; its own tests compare it with a float64 reference) ----
+      {"attention", "attention GQA 4/2, causal, padding, softcap",
+       [](V x) {
+         return attention(x[0], x[1], x[2],
+                          {.causal = true, .key_lengths = Tensor::from_vector_i64({5, 3}, {2}), .softcap = 5.0f})
+             .out;
+       },
+       {randn({2, 4, 3, 4}, 85), randn({2, 2, 5, 4}, 86), randn({2, 2, 5, 4}, 87)}},
   };
   return rows;
 }
