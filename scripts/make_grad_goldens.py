@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Goldens for attn's backward through whole modules: MultiheadAttention and TransformerEncoderLayer
-(post- and pre-norm) — the input gradient, every parameter gradient of one backward pass, and the
+"""Goldens for attn's backward through whole modules: MultiheadAttention, TransformerEncoderLayer
+(post- and pre-norm) and a GRU over padded sequences — the input gradient, every parameter gradient of one backward pass, and the
 losses of 10 AdamW steps — made by PyTorch with the same weights (the llm.c test_gpt2 pattern).
 
     /usr/bin/python3 scripts/make_grad_goldens.py    # rewrites tests/golden/grad/*.json
@@ -90,6 +90,25 @@ def main():
              {"d_model": E, "n_heads": H, "d_ff": F_, "norm_first": norm_first, "activation": "gelu", "eps": 1e-5},
              layer, ng.encoder_params, lambda m, x: m(x, src_key_padding_mask=kpm),
              {"x": x, "key_lengths": torch.tensor(lengths)}, gen)
+    gen_gru(gen)
+
+
+def gen_gru(gen):
+    """torch.nn.GRU over a padded batch (packed, so padding neither updates h nor emits output)."""
+    B, T, I, H = 3, 4, 5, 6
+    lengths = [4, 2, 3]
+    gru = ng.randomize(nn.GRU(I, H, batch_first=True), gen).double()
+    x = ng.rand(gen, B, T, I)
+    h0 = ng.rand(gen, B, H)
+
+    def forward(m, x):
+        packed = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+        out, h = m(packed, h0.unsqueeze(0))
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)
+        return torch.cat([out.reshape(B, -1), h[0]], dim=1)  # both outputs in one tensor
+
+    case("gru_grad", {"input": I, "hidden": H, "T": T}, gru, lambda m: dict(m.named_parameters()), forward,
+         {"x": x, "h0": h0, "lengths": torch.tensor(lengths)}, gen)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <attn/nn/attention.h>
+#include <attn/nn/gru.h>
 #include <attn/nn/layers.h>
 #include <attn/nn/module.h>
 #include <attn/nn/positional.h>
