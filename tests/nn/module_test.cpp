@@ -31,7 +31,9 @@ TEST(Module, DottedNamesInRegistrationOrder) {
   // Full names given at construction name the module in errors.
   EXPECT_EQ(m.layers_[1].self_attn().name(), "layers.1.self_attn");
   for (auto& p : params)
-    if (p.name == "layers.1.self_attn.o_proj.weight") EXPECT_EQ(&m.parameter(p.name), p.tensor);
+    if (p.name == "layers.1.self_attn.o_proj.weight") {
+      EXPECT_EQ(&m.parameter(p.name), p.tensor);
+    }
   // 4·4·4 (qkvo weights) + 4·4 biases + 2·(8·4) + 8 + 4 + 2·2·4 norms, per layer; plus 10·4.
   EXPECT_EQ(m.num_parameters(), 40 + 2 * (64 + 16 + 64 + 12 + 16));
 }
