@@ -2,7 +2,10 @@
 // flash_attention_backward.h).
 //
 // Notation: P = exp(S - lse) (the forward's softmax), Z = dropout multipliers (0 or 1/(1-p)),
-// G = d softcap / d logit = 1 - tanh² (1 without softcap), Qs = scale·Q.
+// G = d softcap / d logit = 1 - tanh² (1 without softcap), Qs = scale·Q rounded to f32 as the forward
+// rounds it (so that the recomputed scores match the ones lse was taken over; with logits of 1e4 a
+// different rounding would shift p = exp(s - lse) visibly). dO is read in place when its rows are
+// whole vectors; dQ is scaled when reduced.
 //   1. delta_i = <dO_i, out_i> for every row (= sum_j P_ij Z_ij dP_ij: the softmax Jacobian's shift).
 //      Each row's structural key band [lo, hi) (causal, window, padding).
 //   2. Plan: split the key tiles of each batch item into chunks holding equal shares of the visible
@@ -10,10 +13,10 @@
 //   3. Work item = (b, kv head, chunk). Per key tile: pack Kᵀ, Vᵀ (for the score-like products) and K
 //      rows (for dQ), zero dK/dV accumulators; then for every query head of the group and every block
 //      of up to kAttnBwdTileRows rows whose band meets the tile:
-//        S = Qs·Kᵀ, logit terms, masks (overwrite with -inf);  dP = dO·Vᵀ      (register-blocked)
+//        S = Qs·Kᵀ, logit terms, masks (overwrite with -inf);  dP = dO·Vᵀ     (register-blocked)
 //        P = exp(S - lse); dS = P ∘ (Z∘dP - delta) ∘ G, forced to 0 where P = 0  (so NaN in a masked
 //        V, read by dO·Vᵀ, never survives);  the P tile becomes P∘Z
-//        dV += (P∘Z)ᵀ dO,  dK += dSᵀ Qs,  dQpart += dS K   (the last skips zero dS when K holds NaN/Inf)
+//        dV += (P∘Z)ᵀ dO,  dK += dSᵀ Qs,  dQpart += dS K  (the last skips zero dS when K holds NaN/Inf)
 //      then dK, dV of the tile are written out (zeros where no row sees a key).
 //   4. dQ = scale · sum over chunks of dQpart, in chunk order.
 #include "kernels/cpu/flash_attention_backward.h"
@@ -82,8 +85,10 @@ struct Workspace {
   hwy::AlignedFreeUniquePtr<float[]> kt, vt;      // [D, kLd]: Kᵀ, Vᵀ
   hwy::AlignedFreeUniquePtr<float[]> kr;          // [kLd, dp]: K rows
   hwy::AlignedFreeUniquePtr<float[]> dk, dv;      // [kLd, dp]: the tile's accumulators
-  hwy::AlignedFreeUniquePtr<float[]> q, go;       // [kBr, dp]: Qs and dO of a row block
+  hwy::AlignedFreeUniquePtr<float[]> q, go;       // [kBr, dp]: Qs and (when D % lanes != 0) dO of a row block
   hwy::AlignedFreeUniquePtr<float[]> s, ds, g;    // [kBr, kLd]: S -> P∘Z, dP -> dS, softcap slope
+  const float* gb = nullptr;   // the block's dO rows (in place or packed), row stride ldg
+  int64_t ldg = 0;
   float lse[kBr], delta[kBr];
   int64_t lo[kBr], hi[kBr];  // bands relative to the tile, empty for fully masked rows
 
@@ -119,16 +124,32 @@ void PackT(const float* src, int64_t row_stride, int64_t D, int64_t nk, int64_t 
   for (int64_t d = 0; d < D; ++d) std::fill(dst + d * kLd + nk, dst + d * kLd + ncp, 0.0f);
 }
 
-// Rows [n, dp] times `mul`, zero padded; returns whether every value is finite.
-bool PackRows(const float* src, int64_t row_stride, int64_t D, int64_t n, int64_t dp, float mul, float* dst) {
-  for (int64_t r = 0; r < n; ++r) {
-    for (int64_t d = 0; d < D; ++d) dst[r * dp + d] = src[r * row_stride + d] * mul;
-    std::fill(dst + r * dp + D, dst + (r + 1) * dp, 0.0f);
-  }
+// Rows [n, dp] times mul, zero padded.
+void PackRows(const float* HWY_RESTRICT src, int64_t row_stride, int64_t D, int64_t n, int64_t dp, float mul,
+              float* HWY_RESTRICT dst) {
   const DF df;
-  VF acc = hn::Zero(df);  // x·0 is 0 for finite x and NaN for Inf/NaN
-  for (int64_t i = 0; i < n * dp; i += Lanes()) acc = hn::MulAdd(hn::Load(df, dst + i), hn::Zero(df), acc);
-  return hn::AllTrue(df, hn::Eq(acc, hn::Zero(df)));
+  const VF m = hn::Set(df, mul);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* HWY_RESTRICT in = src + r * row_stride;
+    float* HWY_RESTRICT o = dst + r * dp;
+    int64_t d = 0;
+    for (; d + Lanes() <= D; d += Lanes()) hn::Store(hn::Mul(hn::LoadU(df, in + d), m), df, o + d);
+    for (; d < D; ++d) o[d] = in[d] * mul;
+    std::fill(o + D, o + dp, 0.0f);
+  }
+}
+
+// Whether all n·dp values (whole vectors) are finite.
+bool AllFinite(const float* x, int64_t n) {
+  const DF df;
+  VF acc0 = hn::Zero(df), acc1 = hn::Zero(df);  // x·0 is 0 for finite x and NaN for Inf/NaN
+  int64_t i = 0;
+  for (; i + 2 * Lanes() <= n; i += 2 * Lanes()) {
+    acc0 = hn::MulAdd(hn::Load(df, x + i), hn::Zero(df), acc0);
+    acc1 = hn::MulAdd(hn::Load(df, x + i + Lanes()), hn::Zero(df), acc1);
+  }
+  if (i < n) acc0 = hn::MulAdd(hn::Load(df, x + i), hn::Zero(df), acc0);
+  return hn::AllTrue(df, hn::Eq(hn::Add(acc0, acc1), hn::Zero(df)));
 }
 
 // ---- micro-kernels ----
@@ -173,7 +194,7 @@ HWY_INLINE void AccTile(const float* HWY_RESTRICT a, int64_t a_rs, int64_t a_ks,
     for (int v = 0; v < NV; ++v) acc[o][v] = hn::Load(df, c + o * ldc + v * n);
   for (int64_t k = 0; k < nred; ++k) {
     VF bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = hn::Load(df, b + k * ldb + v * n);
+    for (int v = 0; v < NV; ++v) bv[v] = hn::LoadU(df, b + k * ldb + v * n);  // Q, dO may be in place
     for (int o = 0; o < R; ++o) {
       const VF ab = hn::Set(df, a[o * a_rs + k * a_ks]);
       for (int v = 0; v < NV; ++v) acc[o][v] = hn::MulAdd(ab, bv[v], acc[o][v]);
@@ -292,7 +313,7 @@ template <int R>
 void GradRows(const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0) {
   float* s = ws.s.get() + r0 * kLd;
   AbtRows<R>(ws.q.get() + r0 * ws.dp, ws.dp, p.D, ws.kt.get(), t.ncp, s);
-  AbtRows<R>(ws.go.get() + r0 * ws.dp, ws.dp, p.D, ws.vt.get(), t.ncp, ws.ds.get() + r0 * kLd);
+  AbtRows<R>(ws.gb + r0 * ws.ldg, ws.ldg, p.D, ws.vt.get(), t.ncp, ws.ds.get() + r0 * kLd);
   const bool terms = attention_has_logit_terms(p);
   for (int64_t r = r0; r < r0 + R; ++r) {
     float* sr = ws.s.get() + r * kLd;
@@ -312,7 +333,8 @@ void GradRowsDispatch(int rows, const AttentionParams& p, Workspace& ws, const T
   GradRows<R>(p, ws, t, r0);
 }
 
-// Loads the block's rows (Qs, dO, lse, delta, bands relative to the tile); false if none sees a key.
+// Loads the block's rows (Q, dO, lse, delta, bands relative to the tile); false if none sees a key.
+// Qs is packed; dO is read in place when its rows are whole vectors, else packed with zero padding.
 bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const TileCtx& t, int64_t rows) {
   const int64_t row0 = (t.b * p.H + t.h) * p.T + t.i0;
   bool any = false;
@@ -328,7 +350,12 @@ bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const Ti
   const int64_t qo = t.b * p.q_stride[0] + t.h * p.q_stride[1] + t.i0 * p.q_stride[2];
   const int64_t oo = t.b * p.o_stride[0] + t.h * p.o_stride[1] + t.i0 * p.o_stride[2];
   PackRows(p.q + qo, p.q_stride[2], p.D, rows, ws.dp, p.scale, ws.q.get());
-  PackRows(pl.dout + oo, p.o_stride[2], p.D, rows, ws.dp, 1.0f, ws.go.get());
+  if (ws.dp == p.D) {
+    ws.gb = pl.dout + oo, ws.ldg = p.o_stride[2];
+  } else {
+    PackRows(pl.dout + oo, p.o_stride[2], p.D, rows, ws.dp, 1.0f, ws.go.get());
+    ws.gb = ws.go.get(), ws.ldg = ws.dp;
+  }
   return true;
 }
 
@@ -339,8 +366,8 @@ void BlockBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, cons
   for (int64_t r0 = 0; r0 < rows; r0 += kRows)
     GradRowsDispatch<kRows>(static_cast<int>(std::min<int64_t>(kRows, rows - r0)), p, ws, t, r0);
   const int64_t dp = ws.dp;
-  AccMatrix(t.nk, ws.s.get(), 1, kLd, rows, ws.go.get(), dp, ws.dv.get(), dp, dp);   // dV += (P∘Z)ᵀ dO
-  AccMatrix(t.nk, ws.ds.get(), 1, kLd, rows, ws.q.get(), dp, ws.dk.get(), dp, dp);   // dK += dSᵀ Qs
+  AccMatrix(t.nk, ws.s.get(), 1, kLd, rows, ws.gb, ws.ldg, ws.dv.get(), dp, dp);  // dV += (P∘Z)ᵀ dO
+  AccMatrix(t.nk, ws.ds.get(), 1, kLd, rows, ws.q.get(), dp, ws.dk.get(), dp, dp);  // dK += dSᵀ Qs
   float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * dp;
   if (t.k_finite)
     AccMatrix(rows, ws.ds.get(), kLd, 1, t.nk, ws.kr.get(), dp, dq, dp, dp);  // dQ += dS K
@@ -363,7 +390,8 @@ void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64
     const float* v = p.v + b * p.v_stride[0] + hk * p.v_stride[1] + t.kb * p.v_stride[2];
     PackT(k, p.k_stride[2], p.D, t.nk, t.ncp, ws.kt.get());
     PackT(v, p.v_stride[2], p.D, t.nk, t.ncp, ws.vt.get());
-    t.k_finite = PackRows(k, p.k_stride[2], p.D, t.nk, dp, 1.0f, ws.kr.get());
+    PackRows(k, p.k_stride[2], p.D, t.nk, dp, 1.0f, ws.kr.get());
+    t.k_finite = AllFinite(ws.kr.get(), t.nk * dp);
     std::fill(ws.dk.get(), ws.dk.get() + kLd * dp, 0.0f);
     std::fill(ws.dv.get(), ws.dv.get() + kLd * dp, 0.0f);
     // Rows that may see the tile form one range: both band ends are non-decreasing in i.
