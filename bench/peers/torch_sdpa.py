@@ -3,7 +3,8 @@
 
     OMP_WAIT_POLICY=PASSIVE venv/bin/python bench/peers/torch_sdpa.py --threads 2 --d 64 --causal 1 --t 512,1024
 
-Prints one JSON object per size: {"T":..., "D":..., "causal":..., "ms": best time, "version": ...}.
+Prints one JSON object per size: {"T":..., "D":..., "causal":..., "ms": best wall time, "cpu_ms": CPU time
+(all threads) of that call, "version": ...}. CPU time makes the comparison usable on a shared machine.
 Shapes match bench/attention: B = 1, H heads, q/k/v [B,H,T,D], T = S. Run by bench/attention --peers;
 installed by scripts/bench-setup.sh. Never used by the tests.
 """
@@ -16,14 +17,15 @@ import torch.nn.functional as F
 
 
 def best_ms(fn, min_seconds):
+    """(best wall ms, best CPU ms) over repeats until min_seconds have passed (at least two)."""
     fn()  # warm-up
-    best, total, n = float("inf"), 0.0, 0
+    best, best_cpu, total, n = float("inf"), float("inf"), 0.0, 0
     while total < min_seconds or n < 2:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        dt = time.perf_counter() - t0
-        best, total, n = min(best, dt), total + dt, n + 1
-    return best * 1e3
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        best, best_cpu, total, n = min(best, dt), min(best_cpu, dc), total + dt, n + 1
+    return best * 1e3, best_cpu * 1e3
 
 
 def main():
@@ -40,8 +42,10 @@ def main():
     for t in [int(x) for x in a.t.split(",")]:
         q, k, v = (torch.randn(1, a.h, t, a.d) for _ in range(3))
         with torch.inference_mode():
-            ms = best_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=bool(a.causal)), a.min_seconds)
-        print(json.dumps({"T": t, "D": a.d, "causal": a.causal, "ms": ms, "version": torch.__version__}), flush=True)
+            ms, cpu_ms = best_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=bool(a.causal)),
+                                 a.min_seconds)
+        print(json.dumps({"T": t, "D": a.d, "causal": a.causal, "ms": ms, "cpu_ms": cpu_ms,
+                          "version": torch.__version__}), flush=True)
 
 
 if __name__ == "__main__":
