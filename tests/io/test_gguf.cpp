@@ -150,3 +150,43 @@ TEST(Gguf, HandDecodedBlocksGiveKnownValues) {
   ASSERT_TRUE(ggml_dequantize(GgmlType::kQ8_0, q80, y, 32));
   EXPECT_EQ(y[31], -6.0f);
 }
+
+// A hand-built v3 file with general.alignment = 64: the data section and tensor offsets follow it.
+TEST(Gguf, NonDefaultAlignmentPlacesTheDataSection) {
+  std::vector<uint8_t> b = {'G', 'G', 'U', 'F'};
+  auto put = [&](uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  auto str = [&](const std::string& s) {
+    put(s.size(), 8);
+    b.insert(b.end(), s.begin(), s.end());
+  };
+  put(3, 4);
+  put(2, 8);  // tensors
+  put(1, 8);  // kv
+  str("general.alignment");
+  put(4, 4);
+  put(64, 4);
+  for (const auto& [name, offset] : {std::pair{"a", 0}, std::pair{"b", 64}}) {
+    str(name);
+    put(1, 4);
+    put(3, 8);  // ne[0] = 3 f32
+    put(0, 4);
+    put(offset, 8);
+  }
+  b.resize((b.size() + 63) / 64 * 64);
+  const size_t data = b.size();
+  b.resize(data + 64 + 12);
+  const float a[3] = {1, 2, 3}, c[3] = {-4, 5.5f, 6};
+  std::memcpy(b.data() + data, a, 12);
+  std::memcpy(b.data() + data + 64, c, 12);
+  auto dir = io_test::temp_dir("gguf-align");
+  const std::string path = (dir / "a64.gguf").string();
+  io_test::write_bytes(path, b);
+  auto g = GgufFile::open(path);
+  EXPECT_EQ(g.alignment(), 64u);
+  EXPECT_EQ(g.data_offset(), data);
+  EXPECT_EQ(g.tensor("a").to_vector(), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(g.tensor_f32("b").to_vector(), (std::vector<float>{-4, 5.5f, 6}));
+  std::filesystem::remove_all(dir);
+}
