@@ -1,6 +1,7 @@
 // nn/multi_head_attention.cpp — MultiHeadAttention: projections, head split, RoPE, the attention op,
 // optional exact weights (attention_weights from the op's lse), head merge, output projection.
 #include <attn/nn/attention.h>
+#include <attn/autograd.h>
 #include <attn/ops.h>
 
 namespace attn {
@@ -123,8 +124,41 @@ Tensor MultiHeadAttention::project_out(const Tensor& heads) const {
   return o_proj_.forward(heads.permute({0, 2, 1, 3}).reshape({B, T, cfg_.n_heads * head_dim_}));
 }
 
+KvCacheLayer MultiHeadAttention::make_kv_cache(int64_t B, int64_t capacity) const {
+  return {.k = Tensor::zeros({B, n_kv_heads_, capacity, head_dim_}),
+          .v = Tensor::zeros({B, n_kv_heads_, capacity, head_dim_}),
+          .length = 0};
+}
+
+MhaProjections MultiHeadAttention::project_cached(const Tensor& x, const Tensor& memory, const MhaInputs& in) const {
+  KvCacheLayer& c = *in.cache;
+  if (memory.defined() && c.length > 0) {  // cross-attention: the memory's K/V were cached on the first call
+    MhaProjections p{.q = split_heads(q_proj_->forward(x), cfg_.n_heads), .k = c.k.narrow(2, 0, c.length),
+                     .v = c.v.narrow(2, 0, c.length)};
+    if (rope_) p.q = rope_->forward(p.q, in.position_offset);
+    return p;
+  }
+  MhaProjections p = project(x, memory, in.position_offset + c.length);
+  const int64_t B = x.size(0), T = p.k.size(2);
+  ATTN_CHECK(c.k.defined() && c.v.defined() && c.k.shape() == c.v.shape() && c.k.dim() == 4 && c.k.size(0) == B &&
+                 c.k.size(1) == n_kv_heads_ && c.k.size(3) == head_dim_,
+             ShapeError, "{}: cache k {} / v {} must be [{},{},capacity,{}]", label(), tensor_shape_str(c.k),
+             tensor_shape_str(c.v), B, n_kv_heads_, head_dim_);
+  ATTN_CHECK(c.length + T <= c.capacity(), ValueError, "{}: cache holds {} of {} positions, {} more do not fit",
+             label(), c.length, c.capacity(), T);
+  {
+    NoGradGuard no_grad;  // the cache is state, not part of the graph
+    c.k.narrow(2, c.length, T).copy_from(p.k);
+    c.v.narrow(2, c.length, T).copy_from(p.v);
+  }
+  c.length += T;
+  p.k = c.k.narrow(2, 0, c.length);
+  p.v = c.v.narrow(2, 0, c.length);
+  return p;
+}
+
 MhaResult MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const MhaInputs& in) const {
-  const MhaProjections p = project(x, memory, in.position_offset);
+  const MhaProjections p = in.cache ? project_cached(x, memory, in) : project(x, memory, in.position_offset);
   MhaResult r = attend(p, in);
   r.out = project_out(r.out);
   return r;

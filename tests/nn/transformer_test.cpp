@@ -89,6 +89,45 @@ TEST(TransformerBlock, LlamaStyleVariantIsData) {
   EXPECT_NE(y.narrow(1, 5, 1).contiguous().to_vector(), y2.narrow(1, 5, 1).contiguous().to_vector());
 }
 
+// Prompt of 3 tokens, then one token at a time through per-layer KV caches, equals the full pass:
+// for a Llama-style block (RoPE, GQA) and an encoder-decoder block (cached cross-attention K/V).
+TEST(TransformerBlock, KvCachedDecodingEqualsFullPass) {
+  for (bool cross : {false, true}) {
+    TransformerBlockConfig cfg{.d_model = 16, .n_heads = 4, .n_kv_heads = cross ? 4 : 2, .d_ff = 24,
+                               .norm = cross ? Norm::kLayer : Norm::kRms,
+                               .activation = cross ? Activation::kRelu : Activation::kSwiGlu, .causal = true,
+                               .cross_attention = cross};
+    if (!cross) cfg.rope = RopeConfig{.pairing = RopePairing::kInterleaved};
+    TransformerBlock block(cfg, "layers.0");
+    block.eval();
+    Rng rng(21);
+    block.init(rng);
+    Tensor x = Tensor::empty({2, 7, 16}), memory = Tensor::empty({2, 4, 16});
+    rng.normal_(x, 0, 1);
+    rng.normal_(memory, 0, 1);
+    const Tensor mem = cross ? memory : Tensor();
+    const Tensor lens = Tensor::from_vector_i64({4, 3}, {2});
+    const std::vector<float> full = block.forward(x, {.memory = mem, .cross_attn = {.key_lengths = lens}}).to_vector();
+
+    KvCacheLayer self_cache = block.self_attn().make_kv_cache(2, 8), cross_cache;
+    if (cross) cross_cache = block.cross_attn()->make_kv_cache(2, 4);
+    std::vector<Tensor> outs;
+    for (int64_t t = 0; t < 7; t += t == 0 ? 3 : 1) {
+      const int64_t n = t == 0 ? 3 : 1;
+      outs.push_back(block.forward(x.narrow(1, t, n), {.self_attn = {.cache = &self_cache},
+                                                       .memory = mem,
+                                                       .cross_attn = {.key_lengths = lens, .cache = &cross_cache}}));
+    }
+    EXPECT_EQ(self_cache.length, 7);
+    const std::vector<float> cached = concat(outs, 1).to_vector();
+    ASSERT_EQ(cached.size(), full.size());
+    for (size_t i = 0; i < full.size(); ++i) EXPECT_NEAR(cached[i], full[i], 2e-5) << (cross ? "cross " : "self ") << i;
+    EXPECT_THROW(block.forward(x.narrow(1, 0, 2), {.self_attn = {.cache = &self_cache}, .memory = mem,
+                                                   .cross_attn = {.cache = &cross_cache}}),
+                 ValueError);  // 7 + 2 > capacity 8
+  }
+}
+
 TEST(TransformerBlock, DropoutOnlyInTrainingAndSeeded) {
   TransformerBlock block({.d_model = 8, .n_heads = 2, .d_ff = 16, .dropout = 0.3f, .attn_dropout = 0.2f,
                           .ffn_dropout = 0.1f});

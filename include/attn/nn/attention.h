@@ -47,6 +47,16 @@ struct MultiHeadAttentionConfig {
   int64_t window_left = -1;  // sliding window (-1 = unbounded)
 };
 
+// One layer's K/V cache for incremental decoding: preallocated [B,Hkv,capacity,D] tensors (made by
+// make_kv_cache or by generate/'s KvCache) and how many positions are filled. Self-attention writes
+// the new keys/values at [length, length+T) in place and attends over [0, length+T); cross-attention
+// fills it once from the memory (length = S) and reuses it on later calls.
+struct KvCacheLayer {
+  Tensor k, v;
+  int64_t length = 0;
+  int64_t capacity() const { return k.defined() ? k.size(2) : 0; }
+};
+
 struct MhaInputs {
   Tensor key_lengths;           // i32/i64 [B]
   Tensor mask;                  // broadcastable to [B,H,T,S]; see the file comment
@@ -55,6 +65,8 @@ struct MhaInputs {
   bool need_weights = false;    // return per-head weights
   std::vector<int64_t> weight_heads;  // which heads (empty = all)
   Rng* rng = nullptr;           // dropout in training mode
+  // Incremental decoding: RoPE positions start at position_offset + cache->length; see KvCacheLayer.
+  KvCacheLayer* cache = nullptr;
 };
 
 struct MhaResult {
@@ -85,6 +97,9 @@ class MultiHeadAttention : public Module {
   // 3. heads merged and the output projection: [B,H,T,D] -> [B,T,C].
   Tensor project_out(const Tensor& heads) const;
 
+  // A zeroed cache for this layer: [B, Hkv, capacity, D] each for k and v.
+  KvCacheLayer make_kv_cache(int64_t B, int64_t capacity) const;
+
   const MultiHeadAttentionConfig& config() const { return cfg_; }
   int64_t head_dim() const { return head_dim_; }
   int64_t n_kv_heads() const { return n_kv_heads_; }
@@ -92,6 +107,8 @@ class MultiHeadAttention : public Module {
  private:
   AttentionOptions options(const MhaInputs& in, int64_t B, int64_t T, int64_t S) const;
   Tensor split_heads(const Tensor& x, int64_t heads) const;  // [B,T,h·D] -> [B,h,T,D] view
+  // Writes/reads the cache and returns the projections to attend over.
+  MhaProjections project_cached(const Tensor& x, const Tensor& memory, const MhaInputs& in) const;
 
   MultiHeadAttentionConfig cfg_;
   int64_t head_dim_, n_kv_heads_, kv_dim_;
