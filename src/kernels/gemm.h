@@ -60,6 +60,12 @@ const char* gemm_bf16_path();
 void sgemm_on(GemmBackend b, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// GFLOP/s (2·M·N·K / s) of a plain row-major [M,K]·[K,N] GEMM on backend `b` with the current
+// thread count: one warm-up, then repeated runs for at least `min_seconds`; the best run counts
+// (the peak the benchmarks compare against). For doctor and bench, not for the hot path.
+double measure_sgemm_gflops(GemmBackend b, int64_t M, int64_t N, int64_t K, double min_seconds = 0.2);
+double measure_gemm_bf16_gflops(int64_t M, int64_t N, int64_t K, double min_seconds = 0.2);
+
 // The portable backend: a blocked Highway kernel (B packed per KC×NC panel, 4-row × 2-vector
 // register tile), threaded over row blocks with `threads` OpenMP threads.
 void sgemm_fallback(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,

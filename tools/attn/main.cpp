@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   using namespace attn::cli;
   CLI::App app{"attn — an engine for attention-based models", "attn"};
   app.require_subcommand(0, 1);
-  app.set_version_flag("--version", std::string(attn::version_report()));
+  // A callback: the report measures the GEMM backends, so only build it when --version is given.
+  app.set_version_flag("--version", std::function<std::string()>([] { return attn::version_report(); }));
   int threads = 0;
   app.add_option("--threads", threads, "number of threads (default: ATTN_NUM_THREADS or all cores)");
   auto& commands = registry();
