@@ -172,6 +172,8 @@ def hostile_safetensors():
          "4611686018427387904"),
         ("offsets_arity", st_bytes({"a": ent(offs=(0,))}), "tensor 'a'.data_offsets", "[0]"),
         ("offsets_negative", st_bytes({"a": ent(offs=(-8, 0))}), "tensor 'a'.data_offsets[0]", "-8"),
+        ("number_overflow", st_bytes(b'{"a":{"dtype":"F32","shape":[1e999],"data_offsets":[0,8]}}'), "header",
+         "number overflow"),
         ("offsets_float", st_bytes({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 1e30]}}),
          "tensor 'a'.data_offsets[1]", "1e+30"),
         ("begin_after_end", st_bytes({"a": ent(offs=(8, 0))}), "tensor 'a'.data_offsets", "begin 8 > end 0"),
@@ -296,7 +298,7 @@ def hostile_gguf():
 # Inputs the fuzzers found (committed as found, kept across regenerations): file, field, value.
 FUZZ_REGRESSIONS = {
     "gguf": [("fuzz_crash_zero_dim_extent.gguf", "tensor 'w'.ne[3]", "171798691840")],
-    "safetensors": [],
+    "safetensors": [("fuzz_crash_number_overflow.safetensors", "header", "number overflow")],
 }
 
 

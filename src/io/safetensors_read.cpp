@@ -68,6 +68,8 @@ json parse_header(const std::string& path, std::string_view text) {
     return json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
   } catch (const json::parse_error& e) {
     format_fail(path, "header", "invalid JSON at byte {}: {}", e.byte, e.what());
+  } catch (const json::exception& e) {  // e.g. out_of_range 406: a number literal that overflows a double
+    format_fail(path, "header", "invalid JSON: {}", e.what());
   }
 }
 

@@ -30,6 +30,8 @@ nlohmann::json read_index(const std::string& path) {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     format_fail(path, "index", "invalid JSON at byte {}: {}", e.byte, e.what());
+  } catch (const nlohmann::json::exception& e) {
+    format_fail(path, "index", "invalid JSON: {}", e.what());
   }
 }
 
