@@ -1,0 +1,179 @@
+// bench/attention_backward.cpp — attention backward speed, as a ratio to the sgemm peak measured in
+// the same run on the same threads. Not a test: it prints a table.
+//
+//   build/bench/bench_attention_backward                     # B=1, H=8, D=64, T=S=1024..4096, causal and not
+//   build/bench/bench_attention_backward --threads 1 --t 4096 --h 4
+//
+// GFLOP/s counts the backward's five T x S products, 10·B·H·T·S·D (2.5x the forward's 4·B·H·T·S·D;
+// half for causal: useful FLOPs only; the recomputed QKᵀ is one of the five). The forward on the
+// same inputs is timed beside it for scale. As in bench/attention, each speed is given by wall time
+// and per CPU-second (FLOPs / CPU time of all threads; stays meaningful when other work shares the
+// cores), each beside the sgemm peak measured the same way in this run (best of every compiled
+// backend). "xMiB" is the peak resident memory the backward call adds beyond its inputs (VmHWM reset
+// through /proc/self/clear_refs; includes dq, dk, dv themselves).
+#include <attn/attention.h>
+#include <attn/attention_backward.h>
+#include <attn/rng.h>
+#include <attn/threads.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/dispatch.h"
+#include "kernels/gemm.h"
+
+namespace {
+
+using namespace attn;
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  int threads = 2;
+  std::vector<int64_t> ts = {1024, 2048, 4096};
+  int64_t heads = 8, dim = 64;
+  double min_seconds = 0.5;
+};
+
+std::vector<int64_t> parse_list(const std::string& s) {
+  std::vector<int64_t> out;
+  std::stringstream ss(s);
+  for (std::string tok; std::getline(ss, tok, ',');) out.push_back(std::stoll(tok));
+  return out;
+}
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string s = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (s == "--threads") a.threads = std::stoi(next());
+    else if (s == "--t") a.ts = parse_list(next());
+    else if (s == "--h") a.heads = std::stoll(next());
+    else if (s == "--d") a.dim = std::stoll(next());
+    else if (s == "--min-seconds") a.min_seconds = std::stod(next());
+    else {
+      std::fprintf(stderr, "unknown argument %s (see the header of bench/attention_backward.cpp)\n", s.c_str());
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+int64_t status_kib(const char* key) {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind(key, 0) == 0) return std::stoll(line.substr(std::string(key).size()));
+  return 0;
+}
+
+struct Timing {
+  double ms = 0.0;      // best wall time
+  double cpu_ms = 0.0;  // best CPU time, all threads of the process
+};
+
+double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+// Best wall and CPU time of fn, repeating until min_seconds have passed (at least twice).
+Timing best_time(const std::function<void()>& fn, double min_seconds) {
+  fn();
+  Timing best{1e30, 1e30};
+  double total = 0.0;
+  for (int n = 0; total < min_seconds || n < 2; ++n) {
+    const auto t0 = Clock::now();
+    const double c0 = cpu_seconds();
+    fn();
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count(), dc = cpu_seconds() - c0;
+    best.ms = std::min(best.ms, dt * 1e3), best.cpu_ms = std::min(best.cpu_ms, dc * 1e3), total += dt;
+  }
+  return best;
+}
+
+double gflops_of(double flop, double ms) { return flop / (ms * 1e-3) * 1e-9; }
+
+// The sgemm peak on this many threads, as bench/attention measures it: square 2048, the best of every
+// compiled backend. Returns {wall GFLOP/s, GFLOP per CPU-second}; sets *name.
+std::pair<double, double> sgemm_peak(double min_seconds, std::string* name) {
+  const int64_t n = 2048;
+  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+  std::pair<double, double> best{0.0, 0.0};
+  for (kernels::GemmBackend be : kernels::available_gemm_backends()) {
+    const Timing t = best_time(
+        [&] { kernels::sgemm_on(be, false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); },
+        min_seconds);
+    const double flop = 2.0 * n * n * n;
+    if (gflops_of(flop, t.ms) > best.first) best.first = gflops_of(flop, t.ms), *name = kernels::gemm_backend_name(be);
+    best.second = std::max(best.second, gflops_of(flop, t.cpu_ms));
+  }
+  return best;
+}
+
+Tensor randn(const Shape& s, uint64_t seed) {
+  Tensor t = Tensor::empty(s);
+  Rng rng(seed);
+  rng.normal_(t, 0.0f, 1.0f);
+  return t;
+}
+
+// One row of the table: forward and backward times at T = S.
+void bench_row(const Args& a, int64_t T, bool causal, std::pair<double, double> gemm) {
+  const int64_t H = a.heads, D = a.dim;
+  const Tensor q = randn({1, H, T, D}, 1), k = randn({1, H, T, D}, 2), v = randn({1, H, T, D}, 3);
+  const Tensor dout = randn({1, H, T, D}, 4);
+  const AttentionOptions opts{.causal = causal};
+  const AttentionResult r = attention(q, k, v, opts);
+  const Timing fwd = best_time([&] { attention(q, k, v, opts); }, a.min_seconds);
+  const int64_t rss0 = status_kib("VmRSS:");
+  reset_peak_rss();
+  attention_backward(q, k, v, r.out, r.lse, dout, opts);
+  const double extra_mib = (status_kib("VmHWM:") - rss0) / 1024.0;
+  const Timing bwd = best_time([&] { attention_backward(q, k, v, r.out, r.lse, dout, opts); }, a.min_seconds);
+  const double useful = 10.0 * H * T * T * D * (causal ? 0.5 : 1.0);
+  const double wall = gflops_of(useful, bwd.ms), cpu = gflops_of(useful, bwd.cpu_ms);
+  std::printf("%4ld %-6s %5ld | %9.2f %9.2f %6.2fx | %8.1f %6.1f%% | %8.1f %6.1f%% | %6.1f\n", (long)D,
+              causal ? "causal" : "full", (long)T, fwd.ms, bwd.ms, bwd.ms / fwd.ms, wall, 100.0 * wall / gemm.first,
+              cpu, 100.0 * cpu / gemm.second, extra_mib);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse_args(argc, argv);
+  attn::set_num_threads(a.threads);
+  std::string gemm_name;
+  const auto gemm = sgemm_peak(a.min_seconds, &gemm_name);
+  std::printf("attn attention backward benchmark — %s, %d threads, SIMD target %s\n", cpu_model().c_str(), a.threads,
+              kernels::target_name(kernels::chosen_target()).c_str());
+  std::printf("sgemm peak (%s): %.1f GFLOP/s wall, %.1f GFLOP per CPU-second\n", gemm_name.c_str(), gemm.first,
+              gemm.second);
+  std::printf("B=1 H=%ld fp32; backward GFLOP/s = 10·B·H·T·S·D (half for causal); target >= 110 at T=4096, D=64\n\n",
+              (long)a.heads);
+  std::printf("%4s %-6s %5s | %9s %9s %7s | %8s %7s | %8s %7s | %6s\n", "D", "mask", "T", "fwd ms", "bwd ms",
+              "bwd/fwd", "wall GF/s", "%sgemm", "GF/cpu-s", "%sgemm", "xMiB");
+  for (bool causal : {false, true})
+    for (int64_t T : a.ts) bench_row(a, T, causal, gemm);
+  const auto again = sgemm_peak(a.min_seconds, &gemm_name);
+  std::printf("sgemm peak re-measured after the table: %.1f GFLOP/s wall, %.1f per CPU-second\n", again.first,
+              again.second);
+  return 0;
+}
