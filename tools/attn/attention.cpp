@@ -2,6 +2,7 @@
 // sentence with deterministic weights, print what each head attends to, and draw every head's
 // weights as PNG heatmaps and one self-contained HTML page. The first picture of attn.
 #include <attn/attention.h>
+#include <attn/autograd.h>
 #include <attn/nn/attention.h>
 #include <attn/nn/positional.h>
 #include <attn/ops.h>
@@ -55,6 +56,7 @@ void run_attention(const AttentionCmdOptions& o) {
   embed.init(rng);
   mha.init(rng);
   mha.eval();
+  NoGradGuard no_grad;  // inference: record no history
 
   // x: [1,T,C] = token embedding + sinusoidal position (Vaswani et al.)
   const Tensor x = add(embed.forward(Tensor::from_vector_i64(ids, {1, T})), sinusoidal_table(T, o.dim).unsqueeze(0));
