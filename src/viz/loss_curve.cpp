@@ -86,7 +86,7 @@ Image render_loss_curve(const std::vector<LossSeries>& series, const LossCurveSt
   for (int k = 0; k <= 4; ++k) {  // step labels
     const int64_t s = s_lo + (s_hi - s_lo) * k / 4;
     const std::string t = std::to_string(s);
-    cv.text(X(s) - text_w(t) / 2, B + 6, t, kInk);
+    cv.text(std::min(X(s) - text_w(t) / 2, style.width - text_w(t) - 4), B + 6, t, kInk);
   }
   cv.text((L + R) / 2 - text_w("step") / 2, B + 20, "step", kInk);
   cv.text(L, 8, style.title, kInk);

@@ -1,0 +1,145 @@
+// tests/train/trainer_test.cpp — the training loop: the loss falls; a run stopped at step k and
+// resumed equals an uninterrupted run bit for bit (losses, parameters, optimizer state), with
+// dropout on; 1 and 2 threads give the same bits; metrics.jsonl has one line per step after a
+// resume; bad input is a named error that writes nothing.
+#include <attn/threads.h>
+#include <attn/train.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "train/train_test_util.h"
+
+namespace attn {
+namespace {
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::fresh_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    data_ = (dir_ / "data.txt").string();
+    test::write_text(data_, test::sample_text(6000));
+    threads_ = num_threads();
+  }
+  void TearDown() override {
+    set_num_threads(threads_);
+    std::filesystem::remove_all(dir_);
+  }
+  TrainOptions options(const std::string& out) const {
+    return {.data = data_, .out_dir = (dir_ / out).string(), .preset = "tiny", .dropout = 0.1f, .steps = 8,
+            .batch_size = 4, .lr = 3e-3, .min_lr = 3e-4, .warmup_steps = 2, .eval_interval = 4, .eval_iters = 2,
+            .seed = 5, .progress = false};
+  }
+  std::filesystem::path dir_;
+  std::string data_;
+  int threads_ = 1;
+};
+
+void expect_bit_identical(const CheckpointData& a, const CheckpointData& b) {
+  ASSERT_EQ(a.step, b.step);
+  for (const auto& [name, t] : a.model) EXPECT_EQ(t.to_vector(), b.model.at(name).to_vector()) << name;
+  for (const auto& [name, t] : a.optimizer) EXPECT_EQ(t.to_vector_f64(), b.optimizer.at(name).to_vector_f64()) << name;
+  EXPECT_EQ(a.dropout_rng.offset, b.dropout_rng.offset);
+  EXPECT_EQ(a.loader_rng.offset, b.loader_rng.offset);
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+TEST_F(TrainerTest, LossFalls) {
+  TrainOptions o = options("learn");
+  o.steps = 60;
+  o.dropout = 0.0f;
+  o.eval_interval = 0;
+  const TrainResult r = train_gpt(o);
+  ASSERT_EQ(r.losses.size(), 60u);
+  EXPECT_GT(r.losses.front(), 2.3);  // ≈ ln(vocab 14) at init
+  EXPECT_LT(r.losses.back(), r.losses.front() - 0.6);
+  EXPECT_LT(r.val_loss, r.losses.front() - 0.6);
+  EXPECT_EQ(r.step, 60);
+}
+
+TEST_F(TrainerTest, ResumeIsBitIdentical) {
+  const TrainResult whole = train_gpt(options("whole"));
+  TrainOptions first = options("split");
+  first.stop_after = 3;
+  const TrainResult a = train_gpt(first);
+  EXPECT_TRUE(a.stopped_early);
+  EXPECT_EQ(a.step, 3);
+  TrainOptions second = options("split");
+  second.resume = true;
+  const TrainResult b = train_gpt(second);
+  std::vector<double> joined = a.losses;
+  joined.insert(joined.end(), b.losses.begin(), b.losses.end());
+  ASSERT_EQ(joined.size(), whole.losses.size());
+  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], whole.losses[i]) << "step " << i + 1;
+  EXPECT_EQ(b.val_loss, whole.val_loss);
+  expect_bit_identical(checkpoint_load((dir_ / "whole").string()), checkpoint_load((dir_ / "split").string()));
+  // metrics.jsonl: exactly one training line per step 1..8 after the resume.
+  std::vector<int64_t> steps;
+  for (const MetricPoint& p : metrics_read((dir_ / "split" / "metrics.jsonl").string()))
+    if (p.loss >= 0) steps.push_back(p.step);
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  // Resuming a finished run does nothing.
+  EXPECT_TRUE(train_gpt(second).losses.empty());
+}
+
+TEST_F(TrainerTest, SameBitsWithOneAndTwoThreads) {
+  set_num_threads(1);
+  const TrainResult one = train_gpt(options("t1"));
+  set_num_threads(2);
+  const TrainResult two = train_gpt(options("t2"));
+  EXPECT_EQ(one.losses, two.losses);
+  expect_bit_identical(checkpoint_load((dir_ / "t1").string()), checkpoint_load((dir_ / "t2").string()));
+}
+
+TEST_F(TrainerTest, BadInputWritesNothing) {
+  TrainOptions o = options("bad");
+  o.data = (dir_ / "missing.txt").string();
+  EXPECT_THROW(train_gpt(o), IoError);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad"));
+  test::write_text(dir_ / "short.txt", "too short");
+  o.data = (dir_ / "short.txt").string();
+  EXPECT_THROW(train_gpt(o), ValueError);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad"));
+  o = options("bad");
+  o.resume = true;
+  EXPECT_THROW(train_gpt(o), IoError);  // nothing to resume
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad"));
+
+  // A real checkpoint, then runs that must leave it alone.
+  o = options("keep");
+  o.steps = 2;
+  train_gpt(o);
+  const std::string ckpt = (dir_ / "keep" / kCheckpointFile).string();
+  const std::string before = file_bytes(ckpt);
+  o.steps = 4;
+  EXPECT_THROW(train_gpt(o), ConfigError);  // fresh run over an existing checkpoint
+  o.resume = true;
+  o.preset = "small";
+  try {
+    train_gpt(o);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("another model configuration"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(ckpt), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(file_bytes(ckpt), before);
+  // A corrupt checkpoint: named, and not replaced.
+  std::string broken = before;
+  broken[broken.size() / 2] ^= 0x01;
+  test::write_text(ckpt, broken);
+  o.preset = "";
+  try {
+    train_gpt(o);
+    ADD_FAILURE() << "no error";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find(ckpt), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(file_bytes(ckpt), broken);
+}
+
+}  // namespace
+}  // namespace attn
