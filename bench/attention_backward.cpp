@@ -8,8 +8,8 @@
 // half for causal: useful FLOPs only; the recomputed QKᵀ is one of the five). The forward on the
 // same inputs is timed beside it for scale. As in bench/attention, each speed is given by wall time
 // and per CPU-second (FLOPs / CPU time of all threads; stays meaningful when other work shares the
-// cores), each beside the sgemm peak measured the same way in this run (best of every compiled
-// backend). "xMiB" is the peak resident memory the backward call adds beyond its inputs (VmHWM reset
+// cores), each beside the sgemm peak measured the same way in this run (bench/gemm_peak.h: best of
+// every compiled backend; per CPU-second on that backend). "xMiB" is the peak resident memory the backward call adds beyond its inputs (VmHWM reset
 // through /proc/self/clear_refs; includes dq, dk, dv themselves).
 #include <attn/attention.h>
 #include <attn/attention_backward.h>
@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "gemm_peak.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 
@@ -110,21 +111,20 @@ Timing best_time(const std::function<void()>& fn, double min_seconds) {
 
 double gflops_of(double flop, double ms) { return flop / (ms * 1e-3) * 1e-9; }
 
-// The sgemm peak on this many threads, as bench/attention measures it: square 2048, the best of every
-// compiled backend. Returns {wall GFLOP/s, GFLOP per CPU-second}; sets *name.
+// The sgemm peak on this many threads: {wall GFLOP/s (bench/gemm_peak.h), GFLOP per CPU-second on
+// the backend that reached it}; sets *name.
 std::pair<double, double> sgemm_peak(double min_seconds, std::string* name) {
+  const bench::GemmPeak peak = bench::measure_sgemm_peak(2048, min_seconds);
+  *name = peak.backend;
+  kernels::GemmBackend be = kernels::available_gemm_backends().front();
+  for (kernels::GemmBackend b : kernels::available_gemm_backends())
+    if (peak.backend == kernels::gemm_backend_name(b)) be = b;
   const int64_t n = 2048;
   std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
-  std::pair<double, double> best{0.0, 0.0};
-  for (kernels::GemmBackend be : kernels::available_gemm_backends()) {
-    const Timing t = best_time(
-        [&] { kernels::sgemm_on(be, false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); },
-        min_seconds);
-    const double flop = 2.0 * n * n * n;
-    if (gflops_of(flop, t.ms) > best.first) best.first = gflops_of(flop, t.ms), *name = kernels::gemm_backend_name(be);
-    best.second = std::max(best.second, gflops_of(flop, t.cpu_ms));
-  }
-  return best;
+  const Timing t = best_time(
+      [&] { kernels::sgemm_on(be, false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); },
+      min_seconds);
+  return {peak.gflops, gflops_of(2.0 * n * n * n, t.cpu_ms)};
 }
 
 Tensor randn(const Shape& s, uint64_t seed) {
