@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -91,12 +92,14 @@ bool run_backend(GemmBackend b, bool ta, bool tb, int64_t M, int64_t N, int64_t 
 // while the kernel speed, which is what differs between backends, shows cleanly on one thread.)
 std::vector<double> measure_backends(const std::vector<GemmBackend>& backends) {
   std::vector<double> best(backends.size(), 0.0);
-  const int saved = num_threads();
+  struct RestoreThreads {
+    int saved = num_threads();
+    ~RestoreThreads() { set_num_threads(saved); }
+  } restore;  // also when a kernel throws (a bad ATTN_CPU_TARGET)
   set_num_threads(1);
   for (int round = 0; round < 3; ++round)
     for (size_t i = 0; i < backends.size(); ++i)
       best[i] = std::max(best[i], measure_sgemm_gflops(backends[i], 256, 256, 256, 0.005));
-  set_num_threads(saved);
   return best;
 }
 
@@ -111,6 +114,7 @@ void choose() {
       return;
     }
     ch.reason = fmt::format("ATTN_GEMM={} is unknown or not compiled in (valid: onednn, openblas, fallback); ", env);
+    std::fprintf(stderr, "attn: warning: %s measuring instead\n", ch.reason.c_str());
   }
   const auto backends = available_gemm_backends();
   const auto gflops = measure_backends(backends);

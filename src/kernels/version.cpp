@@ -73,17 +73,23 @@ std::string version_report() {
   } catch (const Error& e) {
     simd = fmt::format("error: {}", e.what());
   }
-  const kernels::GemmBackend g = kernels::gemm_backend();
+  std::string gemm;
+  try {
+    const kernels::GemmBackend g = kernels::gemm_backend();
+    gemm = fmt::format("{} — {}", kernels::gemm_backend_name(g), kernels::gemm_backend_reason());
+  } catch (const Error& e) {
+    gemm = fmt::format("not chosen: {}", e.what());
+  }
   return fmt::format(
       "attn {}\n"
       "cpu:       {} ({} logical cores; {})\n"
       "simd:      compiled {}; this CPU runs {}; chosen {}\n"
-      "gemm:      {} — {}\n"
+      "gemm:      {}\n"
       "gemm bf16: {}\n"
       "threads:   {} (ATTN_NUM_THREADS or --threads)\n",
       version(), cpu_model(), std::thread::hardware_concurrency(), interesting_flags(),
       target_list(kernels::compiled_targets()), target_list(kernels::usable_targets()), simd,
-      kernels::gemm_backend_name(g), kernels::gemm_backend_reason(), kernels::gemm_bf16_path(), num_threads());
+      gemm, kernels::gemm_bf16_path(), num_threads());
 }
 
 }  // namespace attn
