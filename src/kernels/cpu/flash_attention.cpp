@@ -314,13 +314,25 @@ void SoftmaxTile(float* st, int64_t nk, int64_t lanes, bool have_max, Workspace&
   }
 }
 
-// Whether V rows [kb, kb+nk) are all finite.
+// Whether V rows [kb, kb+nk) are all finite (no exponent field of all ones).
 bool ValuesFinite(const AttentionParams& p, const Item& it, int64_t kb, int64_t nk) {
   const float* v = p.v + it.b * p.v_stride[0] + it.hk * p.v_stride[1];
-  float acc = 0.0f;  // x·0 is 0 for finite x and NaN for Inf/NaN
-  for (int64_t j = kb; j < kb + nk; ++j)
-    for (int64_t d = 0; d < p.D; ++d) acc += v[j * p.v_stride[2] + d] * 0.0f;
-  return acc == 0.0f;
+  const DF df;
+  const hn::RebindToUnsigned<DF> du;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  const auto exp_mask = hn::Set(du, 0x7f800000u);
+  auto bad = hn::Zero(du);
+  bool bad_tail = false;
+  for (int64_t j = kb; j < kb + nk; ++j) {
+    const float* row = v + j * p.v_stride[2];
+    int64_t d = 0;
+    for (; d + n <= p.D; d += n) {
+      const auto e = hn::And(hn::BitCast(du, hn::LoadU(df, row + d)), exp_mask);
+      bad = hn::Or(bad, hn::VecFromMask(du, hn::Eq(e, exp_mask)));
+    }
+    for (; d < p.D; ++d) bad_tail |= !std::isfinite(row[d]);
+  }
+  return !bad_tail && hn::AllTrue(du, hn::Eq(bad, hn::Zero(du)));
 }
 
 void ForwardTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_t kb, int64_t nk) {
