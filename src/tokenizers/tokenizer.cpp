@@ -237,9 +237,8 @@ std::string_view Tokenizer::token(int32_t id) const {
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
   const Impl& t = *impl_;
-  for (size_t id = 0; id < t.tokens.size(); ++id) {
-    if (t.tokens[id] == token) return static_cast<int32_t>(id);
-  }
+  auto it = t.byte_level ? t.ids.find(tok::byte_level_decode(token)) : t.ids.find(token);
+  if (it != t.ids.end() && t.tokens[it->second] == token) return it->second;
   return std::nullopt;
 }
 
@@ -249,7 +248,9 @@ bool Tokenizer::is_special(int32_t id) const {
 
 bool Tokenizer::lossless() const {
   const Impl& t = *impl_;
-  return t.byte_level && t.normalizers.empty() && t.unk_id < 0 &&
+  const bool prefix_space = std::any_of(t.pre_tokenizers.begin(), t.pre_tokenizers.end(),
+                                       [](const tok::PreTokenizer& p) { return p.add_prefix_space; });
+  return t.byte_level && t.normalizers.empty() && t.unk_id < 0 && !prefix_space &&
          std::none_of(t.added.begin(), t.added.end(), [](const tok::AddedToken& a) { return a.lstrip || a.rstrip; });
 }
 

@@ -110,6 +110,45 @@ TEST(TokenizerWordPiece, LongWordsAndMissingPiecesAreUnknown) {
   EXPECT_THROW(Tokenizer::from_vocab_txt("a\nb\n", "nounk.txt"), FormatError);
 }
 
+TEST(TokenizerGguf, VocabularyErrorsNameTheKey) {
+  GgufVocab v{.model = "gpt2", .pre = "gpt2", .tokens = {"a", "b", "ab", "Ġ"}, .merges = {"a b"}, .token_types = {1, 1, 1, 1}};
+  const auto tok = Tokenizer::from_gguf_vocab(v, "t.gguf");
+  EXPECT_EQ(tok_test::join_ids(tok.encode("ab a")), "2 3 0");
+  EXPECT_EQ(tok.token_to_id("Ġ"), 3);
+  auto expect = [](GgufVocab bad, const std::string& what) {
+    try {
+      Tokenizer::from_gguf_vocab(bad, "t.gguf");
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("t.gguf: " + what), std::string::npos) << e.what();
+    }
+  };
+  auto bad = v;
+  bad.merges = {"a c"};
+  expect(bad, "tokenizer.ggml.merges[0]");
+  bad = v;
+  bad.merges = {"ab"};
+  expect(bad, "tokenizer.ggml.merges[0]");
+  bad = v;
+  bad.pre = "deepseek-coder";
+  expect(bad, "tokenizer.ggml.pre");
+  bad = v;
+  bad.model = "llama";
+  expect(bad, "tokenizer.ggml.model");
+  bad = v;
+  bad.token_types = {1, 1, 9, 1};
+  expect(bad, "tokenizer.ggml.token_type[2]");
+  bad = v;
+  bad.token_types = {1};
+  expect(bad, "tokenizer.ggml.token_type");
+  bad = v;
+  bad.tokens = {"a", "a", "ab", "Ġ"};
+  expect(bad, "tokenizer.ggml.tokens");
+  bad = v;
+  bad.eos_id = 4;
+  expect(bad, "tokenizer.ggml.bos/eos");
+}
+
 TEST(TokenizerThreads, OneTokenizerSharedByThreads) {
   const auto tok = Tokenizer::load(tok_test::golden_dir() + "/gpt2_small.json");
   const auto lines = tok_test::corpus();
