@@ -1,6 +1,7 @@
 # The two commands of the README, and a few helpers. Everything real lives in CMake and scripts/.
 #
-#   make demo   install what is needed, build, run the attention showcase (writes out/demo/)
+#   make demo   install what is needed, build, train a small GPT for about a minute on text attn makes
+#               itself, generate from it (writes out/demo/: checkpoint, metrics.jsonl, loss.png)
 #   make test   install what is needed, fetch the real models, build, run every test
 
 BUILD ?= build
@@ -20,7 +21,12 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/tools/attn/attn attention --demo --out out/demo
+	$(BUILD)/tools/attn/attn demo-text --out out/demo/text.txt
+	$(BUILD)/tools/attn/attn train --data out/demo/text.txt --config nanogpt-cpu --steps 500 --warmup 50 --lr 2e-3 \
+		--min-lr 2e-4 --eval-interval 100 --max-seconds 60 --out out/demo --overwrite
+	$(BUILD)/tools/attn/attn generate --checkpoint out/demo --prompt "ALICE:" --max-tokens 300 --temperature 0.8 \
+		--top-k 10 --seed 1
+	@echo "loss curve: out/demo/loss.png; the attention showcase: $(BUILD)/tools/attn/attn attention --demo --out out/attention"
 
 test: build models
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

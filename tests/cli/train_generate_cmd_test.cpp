@@ -1,0 +1,66 @@
+// tests/cli/train_generate_cmd_test.cpp — `attn demo-text`, `attn train` and `attn generate` end to
+// end on a tiny run, and their bad-input errors (exit code 1, the file named, nothing written).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli/cli_test_util.h"
+
+namespace attn {
+namespace {
+
+std::filesystem::path fresh(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() / ("attn_cli_train_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+TEST(TrainCommand, TrainsThenGenerates) {
+  const auto dir = fresh("ok");
+  const std::string text = (dir / "text.txt").string(), out = (dir / "run").string();
+  auto r = test::run_attn("demo-text --out " + text + " --chars 20000");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_attn("--threads 1 train --data " + text + " --config tiny --steps 6 --batch-size 2 --eval-interval 3 "
+                     "--eval-iters 1 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("step 6/6"), std::string::npos) << r.output;  // plain progress lines (not a TTY)
+  EXPECT_NE(r.output.find("tok/s"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "checkpoint.safetensors"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "metrics.jsonl"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "loss.png"));
+  r = test::run_attn("generate --checkpoint " + out + " --prompt ALICE: --max-tokens 20 --seed 3 --top-k 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("ALICE:", 0), 0u) << r.output;
+  EXPECT_GE(r.output.size(), 6u + 20u);
+  // Same seed, same text; cached and uncached agree within the block.
+  EXPECT_EQ(test::run_attn("generate --checkpoint " + out + " --prompt ALICE: --max-tokens 20 --seed 3 --top-k 5 --no-cache").output,
+            r.output);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TrainCommand, BadInputIsNamed) {
+  const auto dir = fresh("bad");
+  auto r = test::run_attn("train --data " + (dir / "nope.txt").string() + " --out " + (dir / "run").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("nope.txt"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run"));
+  { std::ofstream(dir / "empty.txt"); }
+  r = test::run_attn("train --data " + (dir / "empty.txt").string() + " --out " + (dir / "run").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("empty"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run"));
+  r = test::run_attn("generate --checkpoint " + (dir / "missing").string() + " --prompt hi");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
+  { std::ofstream(dir / "junk.safetensors") << "this is not a checkpoint"; }
+  r = test::run_attn("generate --checkpoint " + (dir / "junk.safetensors").string() + " --prompt hi");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("junk.safetensors"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace attn
