@@ -15,9 +15,10 @@ build="${ATTN_FUZZ_BUILD:-$root/build-fuzz}"
 secs="${FUZZ_SECONDS:-25}"
 cxx="${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14)}"
 
+mkdir -p "$build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DATTN_FUZZ=ON -DATTN_BUILD_TESTS=OFF -DATTN_BUILD_BENCH=OFF > "$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+  -DATTN_FUZZ=ON -DATTN_BUILD_TESTS=OFF -DATTN_BUILD_BENCH=OFF > "$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")
