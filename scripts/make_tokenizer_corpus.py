@@ -100,7 +100,9 @@ def fixed_lines():
         "\ufffdreplacement", "\U0001d400\U0001d401 math bold", "Ⓐ ⓑ ⅷ ㈠", "１２３ ＡＢＣ ｱｲｳ",
         "12345678901234567890", "3.14 2.71 1e-9", "  \n  \n  ", "\n", "\r", "\u2028\u2029", "\u00a0\u00a0x",
         "[CLS] hello [SEP] world [MASK]", "<|im_start|>user\nHi there<|im_end|>", "<|endoftext|><|endoftext|>",
-        "'s 't 're 've 'm 'll 'd 'S 'T 'RE", "\u0e01\u0e34\u0e19\u0e02\u0e49\u0e32\u0e27", "한국어 ᄀᆞ 가각",
+        "'s 't 're 've 'm 'll 'd 'S 'T 'RE",
+        "BERT's CJK gap: \U0002b820\U0002b883\U0002b8dd|\U0002b91f|\U0002b920\U0002ceaf \u4e00\u9fff",
+        "tags\U000e0023\U000e0037 cf\u061c\u200e\u2066 pua\ue000 noncharacter\ufdd0 unassigned\u0378", "\u0e01\u0e34\u0e19\u0e02\u0e49\u0e32\u0e27", "한국어 ᄀᆞ 가각",
     ]
 
 

@@ -27,7 +27,7 @@ enum : uint8_t {
 
 uint8_t unicode_props(char32_t c);
 uint8_t unicode_ccc(char32_t c);  // canonical combining class
-bool unicode_is_cjk(char32_t c);  // BERT's CJK ideograph ranges
+bool unicode_is_cjk(char32_t c);  // BERT's CJK ideograph ranges (0x2B920, not 0x2B820: as BERT has it)
 
 // Decodes the code point at s[i]; sets `len` to its byte length (1..4). An invalid or truncated
 // sequence decodes as U+FFFD with len 1, so every byte is consumed exactly once.
