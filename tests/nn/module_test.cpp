@@ -61,6 +61,12 @@ TEST(Module, LoadChecksShapesAndNamesBeforeWriting) {
   EXPECT_THROW(lin.load_state(extra), ConfigError);
   const LoadReport loose = lin.load_state(missing, {.strict = false});
   EXPECT_EQ(loose.missing, std::vector<std::string>{"bias"});
+  const LoadReport extra_loose = lin.load_state(extra, {.strict = false});
+  EXPECT_EQ(extra_loose.unexpected, std::vector<std::string>{"scale"});
+  // Any dtype converts into the f32 parameter (bf16 checkpoints).
+  lin.load_state({{"weight", Tensor::full({2, 3}, 1.5).to(DType::kBF16)}, {"bias", Tensor::zeros({2})}});
+  EXPECT_EQ(lin.weight().dtype(), DType::kF32);
+  EXPECT_EQ(lin.weight().at<float>({1, 1}), 1.5f);
   // A prefix maps file names ("model.weight") to parameter names.
   std::map<std::string, Tensor> prefixed{{"m.weight", Tensor::full({2, 3}, 2.0)}, {"m.bias", Tensor::zeros({2})}};
   lin.load_state(prefixed, {.prefix = "m."});
