@@ -49,6 +49,23 @@ TEST(TokenizerHostile, ManifestListsEveryFile) {
   }
 }
 
+// A valid tokenizer.json cut at every 211th byte (through every section) never loads and always
+// says where: a FormatError naming the file and "(root)", since the JSON itself is incomplete.
+TEST(TokenizerHostile, TruncatedAnywhere) {
+  const std::string full = tok_test::read_text(tok_test::golden_dir() + "/llama2_small.json");
+  ASSERT_GT(full.size(), 10000u);
+  int checked = 0;
+  for (size_t cut = 0; cut + 1 < full.size(); cut += 211, ++checked) {
+    try {
+      Tokenizer::from_json(std::string_view(full).substr(0, cut), "cut.json");
+      ADD_FAILURE() << "loaded a file cut at byte " << cut;
+    } catch (const FormatError& e) {
+      ASSERT_NE(std::string(e.what()).find("cut.json: (root): not valid JSON"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_GT(checked, 50);
+}
+
 // The same bytes through from_json: the name given is the one reported.
 TEST(TokenizerHostile, FromJsonReportsTheGivenName) {
   try {
