@@ -201,8 +201,13 @@ void set_gemm_backend(GemmBackend b) {
 void sgemm_on(GemmBackend b, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
-  if (!run_backend(b, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, num_threads()))
-    sgemm_fallback(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, num_threads());
+  // Called from inside an OpenMP parallel region (a kernel's per-tile GEMM): one thread, and never
+  // OpenBLAS, whose global pool size cannot be set per calling thread.
+  const bool nested = omp_in_parallel();
+  const int threads = nested ? 1 : num_threads();
+  if (nested && b == GemmBackend::kOpenBlas) b = GemmBackend::kFallback;
+  if (!run_backend(b, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads))
+    sgemm_fallback(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

@@ -13,8 +13,9 @@
 //
 // Shapes: op(A) is [M,K], op(B) is [K,N], C is [M,N]; lda/ldb/ldc are row strides in elements of the
 // matrices as stored (A stored [M,K] or, with trans_a, [K,M]). beta == 0 ignores C's old contents
-// (NaN in C does not propagate). Threads: attn::num_threads(). Never call from inside a parallel
-// region (each backend threads itself). Kernels never throw: sizes are the caller's (ops') problem.
+// (NaN in C does not propagate). Threads: attn::num_threads(); called from inside an OpenMP parallel
+// region it runs on the calling thread only (OpenBLAS is then replaced by the fallback kernel, since
+// its thread pool is process-wide). Kernels never throw: sizes are the caller's (ops') problem.
 #pragma once
 
 #include <cstdint>

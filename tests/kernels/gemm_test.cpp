@@ -101,6 +101,22 @@ TEST(Gemm, BatchedWithBroadcastB) {
   set_num_threads(saved);
 }
 
+// Each thread of a parallel region runs its own GEMM (as a tiled kernel would): every backend must
+// stay correct and run on the calling thread only.
+TEST(Gemm, InsideParallelRegion) {
+  const int64_t M = 33, N = 17, K = 65, items = 4;
+  const auto A = random_floats(items * M * K, -1, 1, 9), B = random_floats(K * N, -1, 1, 10);
+  for (GemmBackend b : available_gemm_backends()) {
+    std::vector<float> C(items * M * N, 0.0f), want(items * M * N, 0.0f);
+#pragma omp parallel for num_threads(2)
+    for (int64_t i = 0; i < items; ++i)
+      sgemm_on(b, false, false, M, N, K, 1.0f, A.data() + i * M * K, K, B.data(), N, 0.0f, C.data() + i * M * N, N);
+    for (int64_t i = 0; i < items; ++i)
+      ref::sgemm(false, false, M, N, K, 1.0f, A.data() + i * M * K, K, B.data(), N, 0.0f, want.data() + i * M * N, N);
+    EXPECT_TRUE(all_close(C, want, 1e-5, 1e-5)) << gemm_backend_name(b);
+  }
+}
+
 TEST(Gemm, ChoiceIsReportedAndOverridable) {
   const std::string reason = gemm_backend_reason();
   EXPECT_FALSE(reason.empty());
