@@ -40,6 +40,31 @@ TEST(TrainCommand, TrainsThenGenerates) {
   std::filesystem::remove_all(dir);
 }
 
+// A real SIGINT (from timeout(1)) mid-run: the step finishes, a checkpoint is written, exit 130,
+// and --resume continues from it.
+TEST(TrainCommand, CtrlCSavesACheckpoint) {
+  const auto dir = fresh("sigint");
+  const std::string text = (dir / "text.txt").string(), out = (dir / "run").string();
+  ASSERT_EQ(test::run_attn("demo-text --out " + text + " --chars 20000").exit_code, 0);
+  const std::string train = "--threads 1 train --data " + text + " --config tiny --batch-size 2 --eval-interval 0 "
+                            "--eval-iters 1 --out " + out + " --steps 1000000";
+  const std::string cmd = "timeout --preserve-status -s INT 3 " + std::string(ATTN_CLI_PATH) + " " + train + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) output.append(buf, n);
+  const int status = ::pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+  EXPECT_NE(output.find("interrupted at step"), std::string::npos) << output;
+  ASSERT_TRUE(std::filesystem::exists(dir / "run" / "checkpoint.safetensors")) << output;
+  auto r = test::run_attn(train.substr(0, train.find("--steps")) + "--steps 1 --resume");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("already at step"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TrainCommand, BadInputIsNamed) {
   const auto dir = fresh("bad");
   auto r = test::run_attn("train --data " + (dir / "nope.txt").string() + " --out " + (dir / "run").string());

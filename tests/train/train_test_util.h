@@ -3,6 +3,8 @@
 
 #include <attn/rng.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>

@@ -86,6 +86,26 @@ TEST_F(TrainerTest, ResumeIsBitIdentical) {
   EXPECT_TRUE(train_gpt(second).losses.empty());
 }
 
+// Ctrl-C sets the flag the loop checks: the run stops after that step with a checkpoint, and a
+// resume finishes it with the same losses as an uninterrupted run.
+TEST_F(TrainerTest, StopRequestCheckpointsAndResumes) {
+  const TrainResult whole = train_gpt(options("whole"));
+  TrainOptions o = options("stopped");
+  const TrainResult a = train_gpt(o, {.on_eval = [](int64_t step, double) {
+                                        if (step == 4) train_request_stop();
+                                      }});
+  EXPECT_TRUE(train_stop_requested());
+  train_clear_stop();
+  EXPECT_TRUE(a.stopped_early);
+  EXPECT_EQ(a.step, 5);  // the flag raised during step 4's evaluation is seen after step 5
+  EXPECT_EQ(checkpoint_load(o.out_dir).step, 5);
+  o.resume = true;
+  const TrainResult b = train_gpt(o);
+  std::vector<double> joined = a.losses;
+  joined.insert(joined.end(), b.losses.begin(), b.losses.end());
+  EXPECT_EQ(joined, whole.losses);
+}
+
 TEST_F(TrainerTest, SameBitsWithOneAndTwoThreads) {
   set_num_threads(1);
   const TrainResult one = train_gpt(options("t1"));
