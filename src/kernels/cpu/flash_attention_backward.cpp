@@ -277,6 +277,18 @@ void LogitTerms(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64
   }
 }
 
+// Dropout multipliers of row i for keys kb..kb+nk: attention_dropout_scale's decision, drawing one
+// Philox block per 4 consecutive keys instead of one per key.
+void DropoutRow(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t kb, int64_t nk, float* z) {
+  const uint64_t base = static_cast<uint64_t>(((b * p.H + h) * p.T + i) * p.S + kb);
+  const float keep = 1.0f / (1.0f - p.dropout_p);
+  for (int64_t c = 0; c < nk;) {
+    const uint64_t idx = base + static_cast<uint64_t>(c);
+    const auto words = philox4x32(p.dropout_seed, p.dropout_offset, idx >> 2);
+    for (uint64_t w = idx & 3; w < 4 && c < nk; ++w, ++c) z[c] = uint_to_unit_float(words[w]) >= p.dropout_p ? keep : 0.0f;
+  }
+}
+
 struct TileCtx {
   int64_t b, h, hk, i0, kb, nk, ncp;
   bool k_finite;
@@ -291,20 +303,28 @@ void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, in
   const VF lse = hn::Set(df, ws.lo[r] < ws.hi[r] ? ws.lse[r] : 0.0f);
   const VF delta = hn::Set(df, ws.delta[r]);
   const bool cap = p.softcap > 0.0f, drop = p.dropout_p > 0.0f;
-  for (int64_t c = 0; c < t.ncp; c += Lanes()) hn::Store(FastExp(df, hn::Sub(hn::Load(df, sr + c), lse)), df, sr + c);
-  if (drop) {  // dP ∘= Z now; P ∘= Z after dS (which needs the undropped P)
-    for (int64_t c = 0; c < t.nk; ++c)
-      if (sr[c] != 0.0f) dr[c] *= attention_dropout_scale(p, t.b, t.h, t.i0 + r, t.kb + c);
-  }
-  for (int64_t c = 0; c < t.ncp; c += Lanes()) {
-    const VF pv = hn::Load(df, sr + c);
+  // dS = P (dP - delta) G, exactly 0 where P is (masked keys: dP may be NaN there).
+  const auto ds_of = [&](VF pv, int64_t c) {
     VF x = hn::Mul(pv, hn::Sub(hn::Load(df, dr + c), delta));
     if (cap) x = hn::Mul(x, hn::Load(df, gr + c));
-    hn::Store(hn::IfThenZeroElse(hn::Eq(pv, hn::Zero(df)), x), df, dr + c);
+    return hn::IfThenZeroElse(hn::Eq(pv, hn::Zero(df)), x);
+  };
+  for (int64_t c = 0; c < t.ncp; c += Lanes()) {
+    const VF pv = FastExp(df, hn::Sub(hn::Load(df, sr + c), lse));
+    hn::Store(pv, df, sr + c);
+    if (!drop) hn::Store(ds_of(pv, c), df, dr + c);  // one pass without dropout
   }
-  if (drop) {
-    for (int64_t c = 0; c < t.nk; ++c)
-      if (sr[c] != 0.0f) sr[c] *= attention_dropout_scale(p, t.b, t.h, t.i0 + r, t.kb + c);
+  if (!drop) return;
+  // Dropout: dP ∘= Z, then dS (from the undropped P), then P ∘= Z for dV. (Z·dP, not a select:
+  // where P = 0 dS is forced to 0 anyway.)
+  HWY_ALIGN float z[kLd];
+  DropoutRow(p, t.b, t.h, t.i0 + r, t.kb, t.nk, z);
+  std::fill(z + t.nk, z + t.ncp, 0.0f);
+  for (int64_t c = 0; c < t.ncp; c += Lanes()) {
+    const VF zv = hn::Load(df, z + c), pv = hn::Load(df, sr + c);
+    hn::Store(hn::Mul(hn::Load(df, dr + c), zv), df, dr + c);
+    hn::Store(ds_of(pv, c), df, dr + c);
+    hn::Store(hn::Mul(pv, zv), df, sr + c);
   }
 }
 
