@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "gemm_peak.h"
 #include "kernels/attention_params.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
@@ -121,22 +122,20 @@ Timing best_time(const std::function<void()>& fn, double min_seconds) {
 
 double gflops_of(double flop, double ms) { return flop / (ms * 1e-3) * 1e-9; }
 
-// The sgemm peak on this many threads: square 2048, the best of every compiled backend (the
-// automatic choice is itself a short measurement and can flip under load). Sets *name.
-// Returns {wall GFLOP/s, GFLOP per CPU-second}.
+// The sgemm peak on this many threads: bench/gemm_peak.h (square 2048, best of every compiled
+// backend — the automatic choice is itself a short measurement and can flip under load), plus the
+// same backend's GFLOP per CPU-second. Returns {wall GFLOP/s, GFLOP per CPU-second}.
 std::pair<double, double> sgemm_gflops(double min_seconds, std::string* name) {
-  const int64_t n = 2048;
+  const bench::GemmPeak peak = bench::measure_sgemm_peak(2048, min_seconds);
+  *name = peak.backend;
+  kernels::GemmBackend be = kernels::gemm_backend();
+  kernels::parse_gemm_backend(peak.backend, &be);
+  const int64_t n = peak.n;
   std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
-  std::pair<double, double> best{0.0, 0.0};
-  for (kernels::GemmBackend be : kernels::available_gemm_backends()) {
-    const Timing t = best_time(
-        [&] { kernels::sgemm_on(be, false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); },
-        min_seconds);
-    const double flop = 2.0 * n * n * n;
-    if (gflops_of(flop, t.ms) > best.first) best.first = gflops_of(flop, t.ms), *name = kernels::gemm_backend_name(be);
-    best.second = std::max(best.second, gflops_of(flop, t.cpu_ms));
-  }
-  return best;
+  const Timing t = best_time(
+      [&] { kernels::sgemm_on(be, false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); },
+      min_seconds);
+  return {peak.gflops, gflops_of(2.0 * n * n * n, t.cpu_ms)};
 }
 
 double flops(int64_t H, int64_t T, int64_t D, bool causal) { return 4.0 * H * T * T * D * (causal ? 0.5 : 1.0); }
