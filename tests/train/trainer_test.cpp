@@ -20,6 +20,7 @@ class TrainerTest : public ::testing::Test {
     data_ = (dir_ / "data.txt").string();
     test::write_text(data_, test::sample_text(6000));
     threads_ = num_threads();
+    set_num_threads(1);  // small models; the thread-count test sets its own
   }
   void TearDown() override {
     set_num_threads(threads_);
