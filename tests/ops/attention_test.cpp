@@ -4,6 +4,7 @@
 #include <attn/attention.h>
 #include <attn/error.h>
 #include <attn/rng.h>
+#include <attn/threads.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -102,6 +103,19 @@ TEST(Attention, Bf16InputsAndNoLse) {
   EXPECT_FALSE(r.lse.defined());
   const AttentionReference ref = attention_reference(q, k, v, {.causal = true});
   expect_close(r.out.to(DType::kF32), ref.out, 0.05);
+}
+
+TEST(Attention, SameResultForEveryThreadCount) {
+  const Tensor q = randn({2, 4, 70, 16}, 11), k = randn({2, 2, 90, 16}, 12), v = randn({2, 2, 90, 16}, 13);
+  const AttentionOptions o{.causal = true, .dropout_p = 0.1f, .dropout_seed = 3};
+  const int saved = num_threads();
+  set_num_threads(1);
+  const AttentionResult one = attention(q, k, v, o);
+  set_num_threads(2);
+  const AttentionResult two = attention(q, k, v, o);
+  set_num_threads(saved);
+  EXPECT_EQ(one.out.to_vector(), two.out.to_vector());
+  EXPECT_EQ(one.lse.to_vector(), two.lse.to_vector());
 }
 
 // Expects `fn` to throw E whose message contains every string in `parts`.
