@@ -40,6 +40,7 @@ TEST(TextDataset, SplitsNinetyTen) {
   std::vector<int32_t> all = d.train;
   all.insert(all.end(), d.val.begin(), d.val.end());
   EXPECT_EQ(d.tokenizer.decode(all), text);
+  std::filesystem::remove_all(dir);
 }
 
 void expect_error_naming(const std::function<void()>& fn, const std::string& file, const std::string& what) {
@@ -68,6 +69,7 @@ TEST(TextDataset, BadFilesNameTheFileAndTheProblem) {
   test::write_text(dir / "ok.txt", test::sample_text(1000));
   const CharTokenizer other = CharTokenizer::from_text("abc", "checkpoint x");
   expect_error_naming([&] { text_dataset_load((dir / "ok.txt").string(), 16, &other); }, "ok.txt", "not in the vocabulary");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(BatchLoader, WindowsShiftedTargetsAndDeterminism) {
