@@ -107,6 +107,8 @@ def cases():
     c["added_token_mismatch.json"] = (setk(["added_tokens", 0, "content"], "<mask>"), "added_tokens[0]", "<mask>")
     c["added_token_special_string.json"] = (setk(["added_tokens", 0, "special"], "true"), "added_tokens[0].special", '"true"')
     c["added_token_id_far.json"] = (setk(["added_tokens", 0, "id"], 1 << 40), "added_tokens[0].id", str(1 << 40))
+    c["added_token_id_gap.json"] = (setk(["added_tokens", 0, "id"], (1 << 24) - 1), "added_tokens[0].id",
+                                    str((1 << 24) - 1))
     c["normalizer_nfkc.json"] = (setk(["normalizer"], {"type": "NFKC"}), "normalizer.type", "NFKC")
     c["normalizer_sequence_not_array.json"] = (setk(["normalizer"], {"type": "Sequence", "normalizers": {}}),
                                                "normalizer.normalizers", "{}")

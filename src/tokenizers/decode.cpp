@@ -134,6 +134,9 @@ void Tokenizer::Impl::finalize() {
     const auto& a = added[k];
     ATTN_CHECK(a.id >= 0 && a.id < (1 << 24), FormatError, "{}: added_tokens[{}].id: {} is not a valid id", name, k, a.id);
     ATTN_CHECK(!a.content.empty(), FormatError, "{}: added_tokens[{}].content: empty token", name, k);
+    // Ids past the vocabulary must follow it without gaps: this bounds the allocation by the file.
+    ATTN_CHECK(static_cast<size_t>(a.id) < tokens.size() + added.size(), FormatError,
+               "{}: added_tokens[{}].id: {} leaves a gap after the vocabulary of {} tokens", name, k, a.id, tokens.size());
     if (static_cast<size_t>(a.id) >= tokens.size()) tokens.resize(a.id + 1);
     ATTN_CHECK(tokens[a.id].empty() || tokens[a.id] == a.content, FormatError,
                "{}: added_tokens[{}]: id {} is '{}' in the vocabulary but '{}' here", name, k, a.id, tokens[a.id], a.content);
