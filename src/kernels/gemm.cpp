@@ -2,9 +2,9 @@
 //
 // Choice, once, at first use: (1) ATTN_GEMM names a backend -> take it (an unknown or absent one is
 // reported in gemm_backend_reason() and ignored); (2) otherwise time a 256³ sgemm on one thread on
-// each compiled backend (3 interleaved rounds of ~5 ms, best run) and keep the fastest, preferring
-// oneDNN when it is within 10 % (it shares OpenMP's threads with the other kernels; OpenBLAS's
-// pthreads pool spins beside OpenMP's — see docs/DESIGN.md). ~50 ms in all.
+// each compiled backend (3 interleaved rounds of ~5 ms, best run) and keep the fastest after
+// weighting: OpenBLAS ×0.8 (its pthreads pool fights OpenMP's for the cores), oneDNN ×1.1 (same
+// OpenMP runtime as every other kernel) — see docs/DESIGN.md. ~50 ms in all.
 #include "kernels/gemm.h"
 
 #include <attn/threads.h>
@@ -133,17 +133,19 @@ void choose() {
   }
   const auto backends = available_gemm_backends();
   const auto gflops = measure_backends(backends);
+  // Weights: OpenBLAS's pthreads pool and OpenMP's (every other kernel) fight over the cores when
+  // both are busy — measured here: after OpenBLAS calls, OpenMP GEMMs fell from 225 to 2-14 GFLOP/s
+  // and back (docs/DESIGN.md) — so OpenBLAS must be 25 % faster per core to be worth it; oneDNN wins
+  // ties within 10 % of the fallback (same OpenMP runtime, and the bf16 path is oneDNN too).
+  auto weight = [](GemmBackend b) { return b == GemmBackend::kOneDnn ? 1.1 : b == GemmBackend::kOpenBlas ? 0.8 : 1.0; };
   std::string numbers;
   size_t best = 0;
   for (size_t i = 0; i < backends.size(); ++i) {
     numbers += fmt::format("{}{} {:.0f}", numbers.empty() ? "" : ", ", gemm_backend_name(backends[i]), gflops[i]);
-    if (gflops[i] > gflops[best]) best = i;
+    if (gflops[i] * weight(backends[i]) > gflops[best] * weight(backends[best])) best = i;
   }
-  // oneDNN when within 10 %: it threads through OpenMP like every other kernel, while OpenBLAS's
-  // pthreads pool spins beside OpenMP's (see docs/DESIGN.md).
-  if (backends[0] == GemmBackend::kOneDnn && gflops[0] >= 0.9 * gflops[best]) best = 0;
   ch.backend = static_cast<int>(backends[best]);
-  ch.reason += fmt::format("fastest per core at first use (256^3 sgemm, 1 thread: {} GFLOP/s)", numbers);
+  ch.reason += fmt::format("measured at first use (256^3 sgemm, 1 thread: {} GFLOP/s; OpenBLAS needs +25 %)", numbers);
 #if defined(ATTN_HAVE_OPENBLAS)
   ch.reason += fmt::format("; OpenBLAS core {}", openblas_get_corename());
 #endif
