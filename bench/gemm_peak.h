@@ -9,8 +9,11 @@
 
 #include <attn/threads.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "kernels/gemm.h"
 
@@ -23,11 +26,17 @@ struct GemmPeak {
   int64_t n = 0;
 };
 
+// OpenBLAS is measured last and followed by a short pause: its idle pthreads busy-wait for a while
+// after a call and would slow the OpenMP code measured next (docs/DESIGN.md, Kernels and GEMM).
 inline GemmPeak measure_sgemm_peak(int64_t n = 2048, double min_seconds = 0.5) {
   GemmPeak peak{"", 0, num_threads(), n};
-  for (kernels::GemmBackend b : kernels::available_gemm_backends()) {
+  auto backends = kernels::available_gemm_backends();
+  std::stable_partition(backends.begin(), backends.end(),
+                        [](kernels::GemmBackend b) { return b != kernels::GemmBackend::kOpenBlas; });
+  for (kernels::GemmBackend b : backends) {
     const double g = kernels::measure_sgemm_gflops(b, n, n, n, min_seconds);
     if (g > peak.gflops) peak.gflops = g, peak.backend = kernels::gemm_backend_name(b);
+    if (b == kernels::GemmBackend::kOpenBlas) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
   return peak;
 }
