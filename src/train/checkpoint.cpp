@@ -64,6 +64,19 @@ nlohmann::json parse_meta_json(const SafetensorsFile& f, const char* key) {
 
 // Every parameter of a model of this config, with its shape, must be in the file and nothing else.
 void check_model_tensors(const std::string& path, const GptConfig& cfg, const std::map<std::string, Tensor>& model) {
+  // First the tensors that pin every size of the config, so a tampered config cannot make the
+  // reference model below allocate more than the file holds.
+  const int64_t F = cfg.d_ff > 0 ? cfg.d_ff : 4 * cfg.d_model;
+  const std::string last = "layers." + std::to_string(cfg.n_layers - 1) + ".ffn.up_proj.weight";
+  for (const auto& [name, shape] : {std::pair<std::string, Shape>{"wte.weight", {cfg.vocab_size, cfg.d_model}},
+                                    {"wpe.weight", {cfg.block_size, cfg.d_model}}, {last, {F, cfg.d_model}}}) {
+    auto it = model.find(name);
+    ATTN_CHECK(it != model.end() && it->second.shape() == shape, FormatError,
+               "checkpoint {}: model.{} is {}, its config ({}) wants {}", path, name,
+               it == model.end() ? "missing" : shape_str(it->second.shape()), gpt_config_str(cfg), shape_str(shape));
+  }
+  ATTN_CHECK(!model.contains("layers." + std::to_string(cfg.n_layers) + ".ffn.up_proj.weight"), FormatError,
+             "checkpoint {}: holds more layers than its config's n_layers {}", path, cfg.n_layers);
   Gpt reference(cfg);
   const auto params = reference.unique_parameters();
   for (const auto& p : params) {

@@ -114,6 +114,17 @@ TEST(Checkpoint, CorruptFilesAreNamedErrors) {
   msg = message_of([&] { checkpoint_load(odd); });
   EXPECT_NE(msg.find("odd.safetensors"), std::string::npos) << msg;
   EXPECT_NE(msg.find("wpe.weight"), std::string::npos) << msg;
+  // A config that disagrees with the tensors: named, and never built at the config's size.
+  for (auto tamper : {+[](GptConfig& c) { c.n_layers = 3; }, +[](GptConfig& c) { c.d_model = int64_t{1} << 40; },
+                      +[](GptConfig& c) { c.n_layers = 1; }}) {
+    CheckpointData t = make_checkpoint(1, 5);
+    tamper(t.config);
+    const std::string p = (dir / "tampered.safetensors").string();
+    checkpoint_save(p, t);
+    msg = message_of([&] { checkpoint_load(p); });
+    EXPECT_NE(msg.find("tampered.safetensors"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("config"), std::string::npos) << msg;
+  }
   // Missing.
   msg = message_of([&] { checkpoint_load((dir / "none.safetensors").string()); });
   EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
