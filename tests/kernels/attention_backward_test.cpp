@@ -352,6 +352,20 @@ TEST(AttentionBackwardKernel, BitIdenticalForOneAndTwoThreads) {
   EXPECT_EQ(one.dv, two.dv);
 }
 
+TEST(AttentionBackwardKernel, ChunkCountFollowsItemsAndMemory) {
+  AttentionParams p;
+  p.B = 1, p.H = 8, p.Hkv = 8, p.T = p.S = 4096, p.D = 64;
+  EXPECT_EQ(attention_backward_chunks(p), 2);  // 8 (b, kv head) pairs -> 16 items
+  p.Hkv = 1;
+  EXPECT_EQ(attention_backward_chunks(p), kAttnBwdMaxChunks);
+  p.S = 100;
+  EXPECT_EQ(attention_backward_chunks(p), 2);  // no more chunks than key tiles
+  p.S = 4096, p.H = 64, p.D = 128, p.T = 16384;  // |dQ| = 512 MiB: no partial beyond the first
+  EXPECT_EQ(attention_backward_chunks(p), 1);
+  p.B = 16, p.H = p.Hkv = 8, p.T = 256;  // training-sized: enough items already
+  EXPECT_EQ(attention_backward_chunks(p), 1);
+}
+
 // ---- the reference itself: central finite differences of the float64 forward ----
 
 // L = sum dout ∘ out, with out from the float64 reference forward.

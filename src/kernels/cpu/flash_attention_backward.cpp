@@ -514,11 +514,14 @@ HWY_AFTER_NAMESPACE();
 namespace attn::kernels {
 
 int64_t attention_backward_chunks(const AttentionParams& p) {
-  // Aim for >= 16 work items so that a few threads balance; each chunk costs one dQ partial.
+  // Aim for >= 16 work items so that a few threads balance; each chunk costs one dQ partial, so keep
+  // the partials under kAttnBwdPartialBytes (MQA with many heads would otherwise pay 8 x |dQ|).
   const int64_t n_tiles = (p.S + kAttnBwdTileKeys - 1) / kAttnBwdTileKeys;
   const int64_t groups = std::max<int64_t>(p.B * p.Hkv, 1);
   const int64_t want = (16 + groups - 1) / groups;
-  return std::max<int64_t>(1, std::min({want, kAttnBwdMaxChunks, n_tiles}));
+  const int64_t dq_bytes = std::max<int64_t>(p.B * p.H * p.T * p.D * int64_t{sizeof(float)}, 1);
+  const int64_t by_memory = kAttnBwdPartialBytes / dq_bytes;
+  return std::max<int64_t>(1, std::min({want, kAttnBwdMaxChunks, n_tiles, by_memory}));
 }
 
 HWY_EXPORT(BackwardImpl);

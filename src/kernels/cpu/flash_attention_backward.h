@@ -24,12 +24,15 @@ namespace attn::kernels {
 inline constexpr int64_t kAttnBwdTileKeys = 64;  // keys per K/V tile (the dK/dV accumulators)
 inline constexpr int64_t kAttnBwdTileRows = 64;  // query rows per block streamed past a K/V tile
 inline constexpr int64_t kAttnBwdMaxChunks = 8;  // key chunks per (batch, kv head), at most
+inline constexpr int64_t kAttnBwdPartialBytes = int64_t{256} << 20;  // dQ partials beyond one chunk's
 
 void attention_backward_flash(const AttentionParams& p, const float* out, const float* dout, const float* lse,
                               float* dq, float* dk, float* dv);
 
 // How many key chunks (each with its own dQ partial of B*H*T*D floats) the backward splits each
-// (batch, kv head) into: a function of B, Hkv and S alone.
+// (batch, kv head) into: a function of the shapes alone (B, H, Hkv, T, S, D), never of the threads.
+// Enough for >= 16 work items, at most kAttnBwdMaxChunks, and partials within kAttnBwdPartialBytes
+// (one chunk always).
 int64_t attention_backward_chunks(const AttentionParams& p);
 
 }  // namespace attn::kernels
