@@ -3,10 +3,10 @@
 // scaled_dot_product_attention and ggml's CPU flash attention (the last two with --peers, after
 // scripts/bench-setup.sh). Not a test: it prints a table.
 //
-//   build/bench/attention                    # B=1, H=12, D=64/128, T=S=512..8192, causal and not
-//   build/bench/attention --quick --peers    # D=64, T<=4096, with PyTorch and ggml
-//   build/bench/attention --threads 1 --t 4096 --d 64 --no-naive --no-big
-//   OMP_WAIT_POLICY=ACTIVE build/bench/attention     # attn runs PASSIVE unless told otherwise
+//   build/bench/bench_attention              # B=1, H=12, D=64/128, T=S=512..8192, causal and not
+//   build/bench/bench_attention --quick --peers  # D=64, T<=4096, with PyTorch and ggml
+//   build/bench/bench_attention --threads 1 --t 4096 --d 64 --no-naive --no-big
+//   OMP_WAIT_POLICY=ACTIVE build/bench/bench_attention  # attn runs PASSIVE unless told otherwise
 //
 // Peers run in both OpenMP wait policies (default and PASSIVE); the ratios use the better one.
 //

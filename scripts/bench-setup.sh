@@ -3,7 +3,7 @@
 # never need any of this; bench/attention finds it through ATTN_BENCH_DIR.
 #
 #   scripts/bench-setup.sh              # -> ~/.cache/attn-bench (or $ATTN_BENCH_DIR)
-#   build/bench/attention --peers       # runs attn, PyTorch and ggml side by side
+#   build/bench/bench_attention --peers # runs attn, PyTorch and ggml side by side
 #
 # 1. A venv with the current PyTorch from PyPI, for scaled_dot_product_attention. (The Linux wheel
 #    pulls in ~3 GB of CUDA libraries that a CPU benchmark never loads; torch will not import without
