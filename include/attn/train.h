@@ -105,6 +105,7 @@ struct TrainOptions {
   float dropout = -1.0f;             // >= 0 overrides the preset's
   int64_t steps = 1000;              // total optimizer steps (the schedule spans them)
   int64_t batch_size = 12;
+  int64_t grad_accum = 1;            // micro-batches of batch_size per optimizer step
   double lr = 1e-3;
   double min_lr = 1e-4;
   int64_t warmup_steps = 100;

@@ -8,6 +8,7 @@
 //   4. Ctrl-C / stop_after / max_seconds: checkpoint and return early.
 #include <attn/autograd.h>
 #include <attn/loss.h>
+#include <attn/ops.h>
 #include <attn/train.h>
 
 #include <atomic>
@@ -37,7 +38,7 @@ uint64_t eval_seed(uint64_t seed) { return seed + 3; }
 
 std::string options_json(const TrainOptions& o) {
   nlohmann::ordered_json j = {{"data", o.data},       {"preset", o.preset},         {"steps", o.steps},
-                              {"batch_size", o.batch_size}, {"lr", o.lr},         {"min_lr", o.min_lr},
+                              {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum}, {"lr", o.lr},         {"min_lr", o.min_lr},
                               {"warmup_steps", o.warmup_steps}, {"weight_decay", o.weight_decay},
                               {"beta1", o.beta1},     {"beta2", o.beta2},           {"grad_clip", o.grad_clip},
                               {"eval_interval", o.eval_interval}, {"eval_iters", o.eval_iters}, {"seed", o.seed}};
@@ -48,6 +49,7 @@ void check_options(const TrainOptions& o) {
   ATTN_CHECK(!o.data.empty(), ConfigError, "train: no data file given (--data FILE)");
   ATTN_CHECK(o.steps >= 1, ConfigError, "train: steps must be >= 1, got {}", o.steps);
   ATTN_CHECK(o.batch_size >= 1, ConfigError, "train: batch_size must be >= 1, got {}", o.batch_size);
+  ATTN_CHECK(o.grad_accum >= 1, ConfigError, "train: grad_accum must be >= 1, got {}", o.grad_accum);
   ATTN_CHECK(o.lr > 0 && o.min_lr >= 0 && o.warmup_steps >= 0, ConfigError,
              "train: lr {} must be > 0, min_lr {} and warmup_steps {} >= 0", o.lr, o.min_lr, o.warmup_steps);
   ATTN_CHECK(o.eval_iters >= 1 && o.eval_interval >= 0, ConfigError,
@@ -154,16 +156,22 @@ void save(const Run& r, const TrainOptions& o) {
 // One optimizer step; returns the training loss.
 double train_step(Run& r, const WarmupCosine& sched, const TrainOptions& o) {
   r.opt->set_lr(sched.lr(r.step));
-  const Batch b = r.loader->next();
-  const int64_t N = b.x.numel(), V = r.cfg.vocab_size;
-  const Tensor logits = r.model->forward_train(b.x, r.dropout_rng);  // [B,T,V]
-  const Tensor loss = cross_entropy(logits.reshape({N, V}), b.y.reshape({N}));
   r.opt->zero_grad();
-  backward(loss);
+  // grad_accum micro-batches, each loss scaled by 1/grad_accum: the gradients add up to those of
+  // the mean loss over all of them (backward accumulates into the leaves).
+  double total = 0;
+  for (int64_t k = 0; k < o.grad_accum; ++k) {
+    const Batch b = r.loader->next();
+    const int64_t N = b.x.numel(), V = r.cfg.vocab_size;
+    const Tensor logits = r.model->forward_train(b.x, r.dropout_rng);  // [B,T,V]
+    const Tensor loss = cross_entropy(logits.reshape({N, V}), b.y.reshape({N}));
+    backward(o.grad_accum == 1 ? loss : mul(loss, 1.0f / static_cast<float>(o.grad_accum)));
+    total += loss.item();
+  }
   if (o.grad_clip > 0) clip_grad_norm(r.params, o.grad_clip);
   r.opt->step();
   ++r.step;
-  return loss.item();
+  return total / static_cast<double>(o.grad_accum);
 }
 }  // namespace
 
@@ -195,7 +203,7 @@ TrainResult train_gpt(const TrainOptions& o, const TrainCallbacks& cb) {
   std::ofstream metrics(metrics_path, std::ios::app);
   const WarmupCosine sched(
       {.base_lr = o.lr, .min_lr = o.min_lr, .warmup_steps = std::min(o.warmup_steps, o.steps), .total_steps = o.steps});
-  const int64_t tokens_per_step = o.batch_size * r.cfg.block_size;
+  const int64_t tokens_per_step = o.batch_size * o.grad_accum * r.cfg.block_size;
   ProgressBar bar(r.step, o.steps, tokens_per_step, o.log_interval, o.progress);
   bar.message(fmt::format("attn train: {} ({} parameters), {} train / {} val tokens, vocab {}, {} -> {}",
                           gpt_config_str(r.cfg), r.model->num_parameters(), r.data.train.size(), r.data.val.size(),

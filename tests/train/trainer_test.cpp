@@ -107,6 +107,24 @@ TEST_F(TrainerTest, StopRequestCheckpointsAndResumes) {
   EXPECT_EQ(joined, whole.losses);
 }
 
+// Two micro-batches of 2 give the gradient of one batch of 4 (the same windows: the loader draws
+// them in the same order), up to float summation order.
+TEST_F(TrainerTest, GradientAccumulationMatchesTheLargerBatch) {
+  TrainOptions big = options("big"), acc = options("acc");
+  big.steps = acc.steps = 3;
+  big.dropout = acc.dropout = 0.0f;
+  acc.batch_size = 2;
+  acc.grad_accum = 2;
+  const TrainResult a = train_gpt(big), b = train_gpt(acc);
+  ASSERT_EQ(a.losses.size(), b.losses.size());
+  for (size_t i = 0; i < a.losses.size(); ++i) EXPECT_NEAR(a.losses[i], b.losses[i], 1e-5) << i;
+  const CheckpointData ca = checkpoint_load((dir_ / "big").string()), cb = checkpoint_load((dir_ / "acc").string());
+  for (const auto& [name, t] : ca.model) {
+    const auto x = t.to_vector(), y = cb.model.at(name).to_vector();
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-4) << name << "[" << i << "]";
+  }
+}
+
 TEST_F(TrainerTest, SameBitsWithOneAndTwoThreads) {
   set_num_threads(1);
   const TrainResult one = train_gpt(options("t1"));

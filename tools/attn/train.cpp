@@ -54,6 +54,7 @@ const bool registered = register_command({
       app.add_flag("--overwrite", o->overwrite, "start afresh even if --out holds a checkpoint");
       app.add_option("--seed", o->seed, "seed of init, dropout and batches")->capture_default_str();
       app.add_option("--batch-size", o->batch_size, "sequences per step")->capture_default_str();
+      app.add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")->capture_default_str();
       app.add_option("--lr", o->lr, "peak learning rate")->capture_default_str();
       app.add_option("--min-lr", o->min_lr, "learning rate at the end of the cosine")->capture_default_str();
       app.add_option("--warmup", o->warmup_steps, "linear warm-up steps")->capture_default_str();
