@@ -223,15 +223,6 @@ void AccRowsDispatch(int rows, const float* a, int64_t a_rs, int64_t a_ks, int64
   AccColumns<R, kVecs>(a, a_rs, a_ks, nred, b, ldb, c, ldc, dp, 0);
 }
 
-// c[n_out, dp] += A·b over nred, A addressed as in AccTile; output rows in register blocks of kRows.
-void AccMatrix(int64_t n_out, const float* a, int64_t a_rs, int64_t a_ks, int64_t nred, const float* b, int64_t ldb,
-               float* c, int64_t ldc, int64_t dp) {
-  for (int64_t o = 0; o < n_out; o += kRows) {
-    const int R = static_cast<int>(std::min<int64_t>(kRows, n_out - o));
-    AccRowsDispatch<kRows>(R, a + o * a_rs, a_rs, a_ks, nred, b, ldb, c + o * ldc, ldc, dp);
-  }
-}
-
 // dQ += dS·K when the K tile holds NaN/Inf: zero dS entries (masked keys) are skipped, never multiplied.
 void DqSafe(int64_t rows, const float* ds, int64_t nk, const float* kr, int64_t dp, float* dq) {
   const DF df;
@@ -331,16 +322,20 @@ void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, in
 // Scores, dP and the elementwise gradient step of block rows r0..r0+R-1.
 template <int R>
 void GradRows(const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0) {
+  // Columns past the last key these rows see (the causal diagonal) are not computed: their scores are
+  // set to -inf below, which zeroes P and dS whatever the stale S and dP there hold.
+  int64_t hi_max = 0;
+  for (int64_t r = r0; r < r0 + R; ++r) hi_max = std::max(hi_max, ws.hi[r]);
+  const int64_t ncp = RoundUp(hi_max, kVecs * Lanes());
   float* s = ws.s.get() + r0 * kLd;
-  AbtRows<R>(ws.q.get() + r0 * ws.dp, ws.dp, p.D, ws.kt.get(), t.ncp, s);
-  AbtRows<R>(ws.gb + r0 * ws.ldg, ws.ldg, p.D, ws.vt.get(), t.ncp, ws.ds.get() + r0 * kLd);
+  AbtRows<R>(ws.q.get() + r0 * ws.dp, ws.dp, p.D, ws.kt.get(), ncp, s);
+  AbtRows<R>(ws.gb + r0 * ws.ldg, ws.ldg, p.D, ws.vt.get(), ncp, ws.ds.get() + r0 * kLd);
   const bool terms = attention_has_logit_terms(p);
   for (int64_t r = r0; r < r0 + R; ++r) {
     float* sr = ws.s.get() + r * kLd;
     if (terms) LogitTerms(p, t.b, t.h, t.i0 + r, t.kb, t.nk, t.ncp, sr, ws.g.get() + r * kLd);
-    const int64_t lo = std::clamp<int64_t>(ws.lo[r], 0, t.nk), hi = std::clamp<int64_t>(ws.hi[r], lo, t.nk);
-    std::fill(sr, sr + lo, kNegInf);
-    std::fill(sr + hi, sr + t.ncp, kNegInf);
+    std::fill(sr, sr + ws.lo[r], kNegInf);
+    std::fill(sr + ws.hi[r], sr + t.ncp, kNegInf);
     GradRow(p, ws, t, r);
   }
 }
@@ -353,7 +348,8 @@ void GradRowsDispatch(int rows, const AttentionParams& p, Workspace& ws, const T
   GradRows<R>(p, ws, t, r0);
 }
 
-// Loads the block's rows (Q, dO, lse, delta, bands relative to the tile); false if none sees a key.
+// Loads the block's rows (Q, dO, lse, delta, bands relative to and clamped to the tile; empty for
+// fully masked rows); false if none sees a key.
 // Qs is packed; dO is read in place when its rows are whole vectors, else packed with zero padding.
 bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const TileCtx& t, int64_t rows) {
   const int64_t row0 = (t.b * p.H + t.h) * p.T + t.i0;
@@ -362,9 +358,9 @@ bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const Ti
     ws.lse[r] = pl.lse[row0 + r];
     ws.delta[r] = pl.delta[row0 + r];
     const bool dead = ws.lse[r] == kNegInf;  // fully masked row: no gradient
-    ws.lo[r] = dead ? 0 : pl.lo[t.b * p.T + t.i0 + r] - t.kb;
-    ws.hi[r] = dead ? 0 : pl.hi[t.b * p.T + t.i0 + r] - t.kb;
-    any = any || (ws.lo[r] < std::min(ws.hi[r], t.nk) && ws.hi[r] > 0);
+    ws.lo[r] = dead ? 0 : std::clamp<int64_t>(pl.lo[t.b * p.T + t.i0 + r] - t.kb, 0, t.nk);
+    ws.hi[r] = dead ? 0 : std::clamp<int64_t>(pl.hi[t.b * p.T + t.i0 + r] - t.kb, ws.lo[r], t.nk);
+    any = any || ws.lo[r] < ws.hi[r];
   }
   if (!any) return false;
   const int64_t qo = t.b * p.q_stride[0] + t.h * p.q_stride[1] + t.i0 * p.q_stride[2];
@@ -379,20 +375,49 @@ bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const Ti
   return true;
 }
 
-// One block of query rows against the packed K/V tile: the five products of step 3.
+// Rows of the block that see any of the tile's keys [c0, c1): [*first, *last), empty when none.
+void RowsSeeing(const Workspace& ws, int64_t rows, int64_t c0, int64_t c1, int64_t* first, int64_t* last) {
+  *first = rows, *last = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    if (ws.lo[r] < ws.hi[r] && ws.lo[r] < c1 && ws.hi[r] > c0) *first = std::min(*first, r), *last = r + 1;
+}
+
+// Keys of the tile that rows [r0, r1) see: [*k0, *k1), empty when none.
+void KeysSeen(const Workspace& ws, int64_t r0, int64_t r1, int64_t* k0, int64_t* k1) {
+  *k0 = kLd, *k1 = 0;
+  for (int64_t r = r0; r < r1; ++r)
+    if (ws.lo[r] < ws.hi[r]) *k0 = std::min(*k0, ws.lo[r]), *k1 = std::max(*k1, ws.hi[r]);
+}
+
+// One block of query rows against the packed K/V tile: the five products of step 3. The three
+// accumulations run over the (row, key) pairs inside the bands only — outside them P and dS are 0
+// (on the causal diagonal that is half the tile).
 void BlockBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, const TileCtx& t, int64_t rows,
                    float* dqp) {
   if (!PackBlock(p, pl, ws, t, rows)) return;
   for (int64_t r0 = 0; r0 < rows; r0 += kRows)
     GradRowsDispatch<kRows>(static_cast<int>(std::min<int64_t>(kRows, rows - r0)), p, ws, t, r0);
   const int64_t dp = ws.dp;
-  AccMatrix(t.nk, ws.s.get(), 1, kLd, rows, ws.gb, ws.ldg, ws.dv.get(), dp, dp);  // dV += (P∘Z)ᵀ dO
-  AccMatrix(t.nk, ws.ds.get(), 1, kLd, rows, ws.q.get(), dp, ws.dk.get(), dp, dp);  // dK += dSᵀ Qs
+  for (int64_t o = 0; o < t.nk; o += kRows) {  // dV += (P∘Z)ᵀ dO, dK += dSᵀ Qs for kRows keys
+    const int R = static_cast<int>(std::min<int64_t>(kRows, t.nk - o));
+    int64_t f, l;
+    RowsSeeing(ws, rows, o, o + R, &f, &l);
+    if (f >= l) continue;
+    AccRowsDispatch<kRows>(R, ws.s.get() + f * kLd + o, 1, kLd, l - f, ws.gb + f * ws.ldg, ws.ldg,
+                           ws.dv.get() + o * dp, dp, dp);
+    AccRowsDispatch<kRows>(R, ws.ds.get() + f * kLd + o, 1, kLd, l - f, ws.q.get() + f * dp, dp,
+                           ws.dk.get() + o * dp, dp, dp);
+  }
   float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * dp;
-  if (t.k_finite)
-    AccMatrix(rows, ws.ds.get(), kLd, 1, t.nk, ws.kr.get(), dp, dq, dp, dp);  // dQ += dS K
-  else
-    DqSafe(rows, ws.ds.get(), t.nk, ws.kr.get(), dp, dq);
+  if (!t.k_finite) return DqSafe(rows, ws.ds.get(), t.nk, ws.kr.get(), dp, dq);
+  for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
+    const int R = static_cast<int>(std::min<int64_t>(kRows, rows - r));
+    int64_t k0, k1;
+    KeysSeen(ws, r, r + R, &k0, &k1);
+    if (k0 >= k1) continue;
+    AccRowsDispatch<kRows>(R, ws.ds.get() + r * kLd + k0, kLd, 1, k1 - k0, ws.kr.get() + k0 * dp, dp, dq + r * dp,
+                           dp, dp);
+  }
 }
 
 // Work item (b, kv head hk, chunk c): every key tile of the chunk against every row that sees it.
