@@ -3,6 +3,7 @@
 //
 //   build/bench/bench_attention_backward                     # B=1, H=8, D=64, T=S=1024..4096, causal and not
 //   build/bench/bench_attention_backward --threads 1 --t 4096 --h 4
+//   OMP_WAIT_POLICY=ACTIVE build/bench/bench_attention_backward   # runs PASSIVE unless told otherwise
 //
 // GFLOP/s counts the backward's five T x S products, 10·B·H·T·S·D (2.5x the forward's 4·B·H·T·S·D;
 // half for causal: useful FLOPs only; the recomputed QKᵀ is one of the five). The forward on the
@@ -26,6 +27,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "gemm_peak.h"
 #include "kernels/dispatch.h"
@@ -158,12 +161,19 @@ void bench_row(const Args& a, int64_t T, bool causal, std::pair<double, double> 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As bench/attention: OpenMP reads OMP_WAIT_POLICY when it loads, so re-execute with PASSIVE unless
+  // the caller chose (spinning at the backward's three barriers costs visibly on 2 shared cores).
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);  // on failure, carry on with the default
+  }
   const Args a = parse_args(argc, argv);
   attn::set_num_threads(a.threads);
   std::string gemm_name;
   const auto gemm = sgemm_peak(a.min_seconds, &gemm_name);
-  std::printf("attn attention backward benchmark — %s, %d threads, SIMD target %s\n", cpu_model().c_str(), a.threads,
-              kernels::target_name(kernels::chosen_target()).c_str());
+  std::printf("attn attention backward benchmark — %s, %d threads, SIMD target %s, OMP_WAIT_POLICY=%s\n",
+              cpu_model().c_str(), a.threads, kernels::target_name(kernels::chosen_target()).c_str(),
+              std::getenv("OMP_WAIT_POLICY"));
   std::printf("sgemm peak (%s): %.1f GFLOP/s wall, %.1f GFLOP per CPU-second\n", gemm_name.c_str(), gemm.first,
               gemm.second);
   std::printf("B=1 H=%ld fp32; backward GFLOP/s = 10·B·H·T·S·D (half for causal); target >= 110 at T=4096, D=64\n\n",
