@@ -70,7 +70,8 @@ class Tokenizer {
   std::string_view token(int32_t id) const;
   std::optional<int32_t> token_to_id(std::string_view token) const;
   bool is_special(int32_t id) const;
-  // True when decode(encode(x)) == x for every valid UTF-8 x (byte-level BPE without a normalizer).
+  // True when decode(encode(x), {.skip_special_tokens = false}) == x for every x: byte-level BPE
+  // with a token for each of the 256 bytes, no normalizer, no added prefix space, no stripping.
   bool lossless() const;
   // "wordpiece", "byte-level-bpe" or "sentencepiece-bpe".
   std::string_view kind() const;

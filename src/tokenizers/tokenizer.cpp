@@ -250,7 +250,8 @@ bool Tokenizer::lossless() const {
   const Impl& t = *impl_;
   const bool prefix_space = std::any_of(t.pre_tokenizers.begin(), t.pre_tokenizers.end(),
                                        [](const tok::PreTokenizer& p) { return p.add_prefix_space; });
-  return t.byte_level && t.normalizers.empty() && t.unk_id < 0 && !prefix_space &&
+  const bool every_byte = std::all_of(t.byte_ids.begin(), t.byte_ids.end(), [](int32_t id) { return id >= 0; });
+  return t.byte_level && every_byte && t.normalizers.empty() && t.unk_id < 0 && !prefix_space &&
          std::none_of(t.added.begin(), t.added.end(), [](const tok::AddedToken& a) { return a.lstrip || a.rstrip; });
 }
 

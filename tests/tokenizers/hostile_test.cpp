@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "tokenizers/tok_test_util.h"
 
@@ -64,6 +65,31 @@ TEST(TokenizerHostile, TruncatedAnywhere) {
     }
   }
   EXPECT_GT(checked, 50);
+}
+
+// Fuzzer findings (tests/regress/tokenizer_json/): each file either loads or throws FormatError, and
+// what loads keeps the harness's invariants — ids inside the vocabulary, and decode(encode(x)) == x
+// whenever lossless() says so. (First finding: a byte-level vocabulary without the byte tokens
+// dropped bytes while claiming to be lossless.)
+TEST(TokenizerHostile, FuzzerRegressions) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(ATTN_SOURCE_DIR) + "/tests/regress/tokenizer_json")) {
+    const std::string bytes = tok_test::read_text(entry.path().string());
+    std::optional<Tokenizer> tok;
+    try {
+      tok = Tokenizer::from_json(bytes, entry.path().string());
+    } catch (const FormatError&) {
+      ++checked;
+      continue;
+    }
+    for (std::string_view text : {"Hello, world! It's 2026.", " \t\n  spaces ", "naïve 日本語 🤖 ab"}) {
+      const auto ids = tok->encode(text);
+      for (int32_t id : ids) EXPECT_TRUE(id >= 0 && id < tok->vocab_size()) << entry.path() << ": id " << id;
+      if (tok->lossless()) EXPECT_EQ(tok->decode(ids, {.skip_special_tokens = false}), text) << entry.path();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
 }
 
 // The same bytes through from_json: the name given is the one reported.

@@ -94,7 +94,10 @@ TEST(TokenizerRealModel, SmolLm2GgufMatchesHuggingFace) {
   const auto tok = Tokenizer::load(path);
   EXPECT_EQ(tok.kind(), "byte-level-bpe");
   EXPECT_EQ(tok.vocab_size(), 49152);
-  EXPECT_TRUE(tok.lossless());
+  // 21 bytes have no token in SmolLM2's vocabulary (0x04, 0xF5..0xFF, ...): like the HF library,
+  // encode drops them, so the tokenizer is not lossless in general — but it is on the corpus.
+  EXPECT_FALSE(tok.lossless());
+  EXPECT_EQ(join_ids(tok.encode("a\x04" "b")), "81 82");  // HF: [81, 82]
   check_ids(tok, "smollm2");
   check_decoded(tok, "smollm2");
   for (const auto& line : corpus()) {
