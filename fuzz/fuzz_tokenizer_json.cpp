@@ -1,5 +1,5 @@
 // fuzz/fuzz_tokenizer_json.cpp — libFuzzer target for the tokenizer.json reader and the pipeline.
-// seeds: tests/hostile/tokenizer_json tests/golden/tokenizers
+// seeds: tests/hostile/tokenizer_json tests/regress/tokenizer_json tests/golden/tokenizers
 //
 // Any input must either load or throw attn::FormatError. A tokenizer that loads then encodes a few
 // fixed strings and the input's own bytes (as text, valid UTF-8 or not), decodes the ids, and must
