@@ -1,18 +1,22 @@
 // fuzz/fuzz_util.h — helpers for the libFuzzer harnesses: the readers take paths, so each input is
-// written to one scratch file per process (on tmpfs when there is one).
+// written to one scratch file per process ($ATTN_FUZZ_SCRATCH, else tmpfs when there is one).
 #pragma once
 
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace attn_fuzz {
 
 inline const std::string& scratch_path(const char* ext) {
   static const std::string path = [&] {
-    const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    // libFuzzer leaves through _Exit, so nothing here can delete the file: scripts/fuzz-smoke.sh
+    // points ATTN_FUZZ_SCRATCH at a folder it removes afterwards.
+    const char* env = std::getenv("ATTN_FUZZ_SCRATCH");
+    const char* dir = env ? env : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     return std::string(dir) + "/attn-fuzz-" + std::to_string(getpid()) + ext;
   }();
   return path;

@@ -29,6 +29,8 @@ fi
 ninja -C "$build" -j"${FUZZ_JOBS:-2}" "${targets[@]}"
 
 status=0
+scratch="$(mktemp -d -p "$( [ -w /dev/shm ] && echo /dev/shm || echo /tmp )")"  # tmpfs: fast rewrites
+trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
   findings="$build/findings/$t"
@@ -40,7 +42,7 @@ for t in "${targets[@]}"; do
   echo "== $t: ${secs}s, seeds: ${seeds[*]:-none}"
   # Memory is bounded: a reader may never ask for more than 256 MB at once or hold 1 GB.
   if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    OMP_NUM_THREADS=1 ATTN_NUM_THREADS=1 \
+    OMP_NUM_THREADS=1 ATTN_NUM_THREADS=1 ATTN_FUZZ_SCRATCH="$scratch" \
     "$build/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=256 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" "${seeds[@]}" \
       > "$build/$t.log" 2>&1; then
