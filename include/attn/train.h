@@ -35,7 +35,7 @@
 #include <string>
 #include <vector>
 
-#include "tokenizers/char_tokenizer.h"
+#include <attn/char_tokenizer.h>
 
 namespace attn {
 

@@ -1,5 +1,5 @@
 // tokenizers/char_tokenizer.cpp — the character tokenizer (see char_tokenizer.h).
-#include "tokenizers/char_tokenizer.h"
+#include <attn/char_tokenizer.h>
 
 #include <attn/error.h>
 

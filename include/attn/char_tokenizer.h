@@ -1,4 +1,4 @@
-// tokenizers/char_tokenizer.h — the character-level tokenizer of the GPT trainer: one token per
+// attn/char_tokenizer.h — the character-level tokenizer of the GPT trainer: one token per
 // UTF-8 character, the vocabulary being the sorted set of characters of the training text.
 //
 //   CharTokenizer tok = CharTokenizer::from_text(text, "input.txt");  // ids sorted by code point
