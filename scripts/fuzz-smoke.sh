@@ -6,7 +6,8 @@
 #   FUZZ_SECONDS=1800 scripts/fuzz-smoke.sh fuzz_gguf   # a long run of one target
 #
 # Environment: ATTN_FUZZ_BUILD (build dir, default build-fuzz), FUZZ_SECONDS (default 25),
-# FUZZ_JOBS (ninja -j, default 2). Exits non-zero on a build failure or any finding; crash inputs
+# FUZZ_JOBS (ninja -j, default 2), FUZZ_SEED (default 1: the smoke run in the test command mutates
+# the same way every time, so a red run can be replayed; use FUZZ_SEED=0 — random — for long runs). Exits non-zero on a build failure or any finding; crash inputs
 # are left in $ATTN_FUZZ_BUILD/findings/<target>/ (turn each into a file under tests/hostile/).
 set -euo pipefail
 
@@ -43,7 +44,7 @@ for t in "${targets[@]}"; do
   # Memory is bounded: a reader may never ask for more than 256 MB at once or hold 1 GB.
   if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     OMP_NUM_THREADS=1 ATTN_NUM_THREADS=1 ATTN_FUZZ_SCRATCH="$scratch" \
-    "$build/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=256 \
+    "$build/fuzz/$t" -seed="${FUZZ_SEED:-1}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=256 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" "${seeds[@]}" \
       > "$build/$t.log" 2>&1; then
     echo "FINDING in $t (see $build/$t.log and $findings/):"
