@@ -57,6 +57,9 @@ struct HfLlamaConfig {
   int64_t bos_token_id = 1;
   int64_t eos_token_id = 2;
   HfActivation activation = HfActivation::kSilu;
+  // RoPE pairing: false = the half split of Hugging Face's Llama (dims j and j + D/2), true = adjacent
+  // pairs (2j, 2j+1). SmolLM2's config states it ("rope_interleaved": false).
+  bool rope_interleaved = false;
   bool operator==(const HfLlamaConfig&) const = default;
 };
 

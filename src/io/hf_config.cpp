@@ -155,6 +155,10 @@ HfLlamaConfig read_llama(Fields& f) {
   f.get("bos_token_id", c.bos_token_id, 0);
   f.get("eos_token_id", c.eos_token_id, 0);
   c.activation = f.activation("hidden_act", c.activation);
+  f.get("rope_interleaved", c.rope_interleaved);
+  bool is_llama = true;  // SmolLM2 (nanotron export) marks its config so
+  f.get("is_llama_config", is_llama);
+  if (!is_llama) f.fail("is_llama_config", "is false: not a Llama-architecture config");
   if (f.has("rope_scaling")) f.fail("rope_scaling", "RoPE scaling is not supported");
   f.use("rope_scaling");  // null is fine
   if (c.n_kv_heads == 0) c.n_kv_heads = c.n_heads;

@@ -48,13 +48,16 @@ TEST(HfConfigRealModel, MiniLmIsASmallBert) {
 }
 
 TEST(HfConfig, SmolLm2IsALlamaWithGroupedQueries) {
-  // "is_llama_config" and "rope_interleaved" are SmolLM2 extras attn does not know: strictness first.
-  expect_config_error(kSmolLm2, "is_llama_config");
-  std::string cleaned = kSmolLm2;
-  for (const char* extra : {R"("is_llama_config": true,)", R"("rope_interleaved": false,)"}) {
-    cleaned.erase(cleaned.find(extra), std::string(extra).size());
-  }
-  const auto c = std::get<HfLlamaConfig>(hf_config_parse(cleaned).config);
+  // SmolLM2's own extras are understood: "rope_interleaved" picks the pairing, "is_llama_config"
+  // must not say otherwise; any other unknown field is still an error.
+  const auto c = std::get<HfLlamaConfig>(hf_config_parse(kSmolLm2).config);
+  EXPECT_FALSE(c.rope_interleaved);
+  std::string not_llama = kSmolLm2;
+  not_llama.replace(not_llama.find(R"("is_llama_config": true)"), 23, R"("is_llama_config": false)");
+  expect_config_error(not_llama, "is_llama_config");
+  std::string unknown = kSmolLm2;
+  unknown.replace(unknown.find(R"("is_llama_config": true)"), 23, R"("is_lama_config": true )");
+  expect_config_error(unknown, "is_lama_config");
   EXPECT_EQ(c.hidden_size, 576);
   EXPECT_EQ(c.n_heads, 9);
   EXPECT_EQ(c.n_kv_heads, 3);
