@@ -1,0 +1,26 @@
+// ops/attention_params.h — validation of attention inputs and options, and their translation into
+// kernels::AttentionParams: shared by the forward (attention.cpp) and the backward
+// (attention_backward.cpp) so both check and convert exactly alike. Internal to ops.
+#pragma once
+
+#include <attn/attention.h>
+
+#include "kernels/attention_params.h"
+
+namespace attn::ops_detail {
+
+// Tensors the params point into (f32 copies or views), kept alive for the kernel call.
+struct AttentionHold {
+  Tensor q, k, v, mask, lengths, alibi, out, dout, lse;
+};
+
+// Strides [b, h, row] of a [B,H,rows,D] tensor.
+void set_strides(int64_t* dst, const Tensor& t);
+
+// Checks q [B,H,T,D], k/v [B,Hkv,S,D] (v may be undefined: attention_weights) and every option, with
+// ShapeError / ValueError messages that start with `what` and name both values; converts bf16/f16 to
+// f32, non-contiguous rows to contiguous, boolean masks to additive 0/-inf, i32 lengths to i64.
+kernels::AttentionParams make_attention_params(const Tensor& q, const Tensor& k, const Tensor& v,
+                                               const AttentionOptions& o, AttentionHold& hold, const char* what);
+
+}  // namespace attn::ops_detail
