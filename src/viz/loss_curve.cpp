@@ -38,7 +38,7 @@ struct Canvas {
   void text(int x, int y, std::string s, Rgb c) {
     for (char& ch : s)
       if (static_cast<unsigned char>(ch) < 32 || static_cast<unsigned char>(ch) > 126) ch = '?';
-    std::vector<char> buf(s.size() * 270 + 64);
+    std::vector<char> buf(s.size() * 2048 + 64);  // 64-byte quads; a glyph can take far more than the 270-byte average
     const int quads = stb_easy_font_print(0, 0, s.data(), nullptr, buf.data(), static_cast<int>(buf.size()));
     for (int q = 0; q < quads; ++q) {
       const float* v0 = reinterpret_cast<const float*>(buf.data() + q * 64);
