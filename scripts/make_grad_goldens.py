@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Goldens for attn's backward through whole modules: MultiheadAttention, TransformerEncoderLayer
-(post- and pre-norm) and a GRU over padded sequences — the input gradient, every parameter gradient of one backward pass, and the
+(post- and pre-norm), a GRU over padded sequences and a tiny GPT (logits, cross-entropy) — the input gradient, every parameter gradient of one backward pass, and the
 losses of 10 AdamW steps — made by PyTorch with the same weights (the llm.c test_gpt2 pattern).
 
     /usr/bin/python3 scripts/make_grad_goldens.py    # rewrites tests/golden/grad/*.json
@@ -15,6 +15,7 @@ import sys
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_nn_goldens as ng  # noqa: E402
@@ -91,6 +92,7 @@ def main():
              layer, ng.encoder_params, lambda m, x: m(x, src_key_padding_mask=kpm),
              {"x": x, "key_lengths": torch.tensor(lengths)}, gen)
     gen_gru(gen)
+    gen_gpt(gen)
 
 
 def gen_gru(gen):
@@ -109,6 +111,58 @@ def gen_gru(gen):
 
     case("gru_grad", {"input": I, "hidden": H, "T": T}, gru, lambda m: dict(m.named_parameters()), forward,
          {"x": x, "h0": h0, "lengths": torch.tensor(lengths)}, gen)
+
+
+class TorchGpt(nn.Module):
+    """attn's GPT (models/gpt) written with torch modules: pre-norm encoder layers under a causal mask,
+    learned positions, final LayerNorm, output head tied to the token embedding."""
+
+    def __init__(self, V, P, C, H, L):
+        super().__init__()
+        self.wte = nn.Embedding(V, C)
+        self.wpe = nn.Embedding(P, C)
+        self.layers = nn.ModuleList([nn.TransformerEncoderLayer(C, H, 4 * C, dropout=0.0, activation="gelu",
+                                                                batch_first=True, norm_first=True)
+                                     for _ in range(L)])
+        self.ln_f = nn.LayerNorm(C)
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        x = self.wte(ids) + self.wpe(torch.arange(T))
+        for layer in self.layers:
+            x = layer(x, src_mask=ng.causal_bool(T, T))
+        return self.ln_f(x) @ self.wte.weight.T
+
+
+def gpt_params(m):
+    out = {"wte.weight": m.wte.weight, "wpe.weight": m.wpe.weight, "ln_f.weight": m.ln_f.weight,
+           "ln_f.bias": m.ln_f.bias}
+    for i, layer in enumerate(m.layers):
+        out.update({f"layers.{i}.{k}": v for k, v in ng.encoder_params(layer).items()})
+    return out
+
+
+def gen_gpt(gen):
+    """A tiny GPT: logits, cross-entropy loss, every parameter gradient, 10 AdamW steps."""
+    V, P, C, H, L, B, T = 11, 8, 16, 2, 2, 2, 7
+    m = ng.randomize(TorchGpt(V, P, C, H, L), gen).double()
+    ids = torch.randint(0, V, (B, T), generator=gen)
+    targets = torch.randint(0, V, (B, T), generator=gen)
+
+    def loss_fn():
+        return F.cross_entropy(m(ids).reshape(-1, V), targets.reshape(-1))
+
+    logits = m(ids)
+    loss = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+    loss.backward()
+    named = gpt_params(m)
+    t = {"ids": ids, "targets": targets, "logits": logits.detach(), "loss": loss.detach().reshape(1)}
+    t.update({k: v.detach().clone() for k, v in named.items()})
+    for k, v in named.items():
+        t["grad." + k] = grad_of(v).clone()
+    m.zero_grad()
+    t["adamw_losses"] = adamw_losses(m, list(m.parameters()), loss_fn)
+    ng.write("gpt_tiny_grad", {"vocab_size": V, "block_size": P, "d_model": C, "n_heads": H, "n_layers": L}, t)
 
 
 if __name__ == "__main__":

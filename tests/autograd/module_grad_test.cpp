@@ -1,6 +1,8 @@
 // Backward through whole modules against PyTorch (scripts/make_grad_goldens.py): the input
 // gradient, every parameter gradient of one backward pass, and the losses of 10 AdamW steps.
 #include <attn/autograd.h>
+#include <attn/loss.h>
+#include <attn/model.h>
 #include <attn/nn.h>
 #include <attn/ops.h>
 #include <attn/optim.h>
@@ -82,6 +84,41 @@ TEST(ModuleGrad, GruOverPaddedSequencesMatchesTorch) {
     const GruResult r = gru.forward(x, h0, lengths);
     return concat({r.out.reshape({x.size(0), -1}), r.h}, 1);
   });
+}
+
+// The llm.c test_gpt2 pattern: a tiny GPT's logits, loss, every parameter gradient after one
+// backward, and the losses of 10 AdamW steps, against the same model written with torch modules.
+TEST(ModuleGrad, TinyGptMatchesTorch) {
+  const auto g = load_golden("gpt_tiny_grad");
+  Gpt model({.n_layers = g.meta["n_layers"], .n_heads = g.meta["n_heads"], .d_model = g.meta["d_model"],
+             .block_size = g.meta["block_size"], .vocab_size = g.meta["vocab_size"]});
+  model.load_state(initial_weights(model, g));
+  std::vector<OptimParam> params;
+  for (auto& p : model.named_parameters()) params.push_back({p.name, p.tensor});
+  const Tensor ids = g["ids"], targets = g["targets"];
+  const int64_t V = g.meta["vocab_size"];
+  Rng rng(0);
+  auto loss_of = [&] {
+    return cross_entropy(model.forward_train(ids, rng).reshape({-1, V}), targets.reshape({-1}));
+  };
+  const Tensor logits = model.forward_train(ids, rng);
+  EXPECT_TRUE(all_close(logits, g.at("logits"), 1e-5, 1e-5));
+  Tensor loss = loss_of();
+  EXPECT_NEAR(loss.item(), g.at("loss").data[0], 1e-5);
+  backward(loss);
+  for (auto& p : params) EXPECT_TRUE(all_close(p.tensor->grad(), g.at("grad." + p.name), 1e-4, 1e-5)) << p.name;
+
+  model.load_state(initial_weights(model, g));
+  AdamW opt(params, {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.1});
+  const std::vector<double> want = g.at("adamw_losses").data;
+  for (size_t step = 0; step <= 10; ++step) {
+    opt.zero_grad();
+    Tensor l = loss_of();
+    EXPECT_NEAR(l.item(), want[step], 2e-4 * (1 + std::fabs(want[step]))) << "AdamW step " << step;
+    if (step == 10) break;
+    backward(l);
+    opt.step();
+  }
 }
 
 }  // namespace
