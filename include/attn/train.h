@@ -144,7 +144,8 @@ TrainResult train_gpt(const TrainOptions& options, const TrainCallbacks& callbac
 double evaluate_loss(const Gpt& model, const std::vector<int32_t>& tokens, int64_t batch, int64_t iters,
                      uint64_t seed);
 
-// SIGINT sets a flag the training loop checks after each step (a second Ctrl-C kills as usual).
+// SIGINT sets a flag the training loop checks after each step; a second Ctrl-C more than a second
+// later kills as usual (a doubled delivery, as `timeout -s INT` makes, is one interrupt).
 void train_install_sigint_handler();
 void train_request_stop();
 bool train_stop_requested();

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <time.h>
 
 #include "io/atomic_file.h"
 #include "train/progress.h"
@@ -26,9 +27,27 @@ namespace attn {
 namespace {
 std::atomic<bool> g_stop{false};
 
+std::atomic<int64_t> g_first_sigint_ns{0};
+
+int64_t monotonic_ns() {  // clock_gettime is async-signal-safe; std::chrono is not promised to be
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The first SIGINT asks for a checkpoint and a clean stop. A second one kills the process the
+// usual way, but only when it comes more than a second later: `timeout -s INT` and some process
+// managers deliver one interrupt twice (to the child, then to its process group) within
+// microseconds, and that must not turn a clean stop into a kill.
 extern "C" void on_sigint(int) {
-  g_stop.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process the usual way
+  const int64_t now = monotonic_ns();
+  int64_t first = 0;
+  if (g_first_sigint_ns.compare_exchange_strong(first, now)) {
+    g_stop.store(true);
+  } else if (now - first > 1'000'000'000) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
 }
 
 // Philox keys of the run's independent streams.
@@ -178,7 +197,10 @@ double train_step(Run& r, const WarmupCosine& sched, const TrainOptions& o) {
 void train_install_sigint_handler() { std::signal(SIGINT, on_sigint); }
 void train_request_stop() { g_stop.store(true); }
 bool train_stop_requested() { return g_stop.load(); }
-void train_clear_stop() { g_stop.store(false); }
+void train_clear_stop() {
+  g_stop.store(false);
+  g_first_sigint_ns.store(0);
+}
 
 double evaluate_loss(const Gpt& model, const std::vector<int32_t>& tokens, int64_t batch, int64_t iters,
                      uint64_t seed) {
