@@ -35,6 +35,25 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // x: [...,in]  w: [out,in]  b: [out] (may be undefined) -> [...,out]   (y = x·wᵀ + b, like torch)
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = Tensor());
 
+// How linear() multiplies f32 operands on the calling thread (default kF32). kBF16 rounds x and w
+// (and, in the backward, the output gradient) to bf16 and accumulates the products in f32, on
+// AVX512-BF16 / AMX through oneDNN where the CPU has them: the mixed precision of
+// torch.autocast("cpu", torch.bfloat16) for linear layers. Parameters, activations and gradients
+// stay f32; a linear's backward runs in the precision its forward ran in; matmul() is always f32.
+//   { attn::MatmulPrecisionScope bf16(attn::MatmulPrecision::kBF16); loss = step(model); }
+enum class MatmulPrecision { kF32, kBF16 };
+MatmulPrecision matmul_precision();
+class MatmulPrecisionScope {  // sets the calling thread's precision until the scope ends
+ public:
+  explicit MatmulPrecisionScope(MatmulPrecision p);
+  ~MatmulPrecisionScope();
+  MatmulPrecisionScope(const MatmulPrecisionScope&) = delete;
+  MatmulPrecisionScope& operator=(const MatmulPrecisionScope&) = delete;
+
+ private:
+  MatmulPrecision previous_;
+};
+
 // ---- element-wise (ops/elementwise.cpp) ----
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);

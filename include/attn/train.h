@@ -26,6 +26,7 @@
 #pragma once
 
 #include <attn/model.h>
+#include <attn/ops.h>
 #include <attn/optim.h>
 #include <attn/rng.h>
 
@@ -121,6 +122,9 @@ struct TrainOptions {
   int64_t stop_after = -1;           // stop (with a checkpoint) at this step, as Ctrl-C would
   double max_seconds = 0;            // > 0: stop (with a checkpoint) once this much time has passed
   bool progress = true;              // the progress bar / log lines on stderr
+  // kBF16: the linear layers multiply in bf16 with f32 accumulation, in training and evaluation;
+  // master weights, optimizer state and gradients stay f32 (see MatmulPrecision).
+  MatmulPrecision precision = MatmulPrecision::kF32;
 };
 
 struct TrainResult {

@@ -5,10 +5,13 @@
 // dims that collapse to a single stride become the batch stride (0 for a broadcast operand).
 // Anything else is copied contiguous first. When B is shared by every batch item and A's rows are
 // evenly spaced across the batch, the batch is folded into M: one large GEMM instead of many.
+// linear() under MatmulPrecision::kBF16 keeps bf16 copies of x and w for its backward (half the
+// memory of the f32 x it would otherwise keep) and runs its three products on kernels::gemm_bf16.
 #include <attn/ops.h>
 
 #include <cstring>
 
+#include "kernels/convert.h"
 #include "kernels/gemm.h"
 #include "ops/grad_util.h"
 #include "ops/ops_util.h"
@@ -94,7 +97,7 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   return y;
 }
 
-Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
+void check_linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   check_f32("linear", x, "x");
   check_f32("linear", w, "weight");
   ATTN_CHECK(w.dim() == 2, ShapeError, "linear: weight must be [out,in], got {}", w.str());
@@ -106,6 +109,11 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
     ATTN_CHECK(b.dim() == 1 && b.size(0) == out, ShapeError, "linear: bias {} does not fit weight {}: want [{}]",
                shape_str(b.shape()), shape_str(w.shape()), out);
   }
+}
+
+Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
+  check_linear(x, w, b);
+  const int64_t out = w.size(0), in = w.size(1);
   const int64_t rows = x.numel() / std::max<int64_t>(in, 1);
   Shape out_shape = x.shape();
   out_shape.back() = out;
@@ -126,7 +134,33 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   return y;
 }
 
+// [rows, cols] bf16 copy of the f32 matrix t (any layout).
+Tensor to_bf16_matrix(const Tensor& t, int64_t rows, int64_t cols) {
+  const Tensor c = t.contiguous();
+  Tensor out = Tensor::empty({rows, cols}, DType::kBF16);
+  kernels::f32_to_bf16(fptr(c), static_cast<uint16_t*>(out.raw_data()), rows * cols);
+  return out;
+}
+const uint16_t* bptr(const Tensor& t) { return static_cast<const uint16_t*>(t.raw_data()); }
+
+// y [rows, out] = xb [rows, in] · wbᵀ + b, bf16 operands and f32 accumulation.
+void linear_bf16_forward(const Tensor& xb, const Tensor& wb, const Tensor& b, Tensor& y) {
+  const int64_t rows = xb.size(0), in = xb.size(1), out = wb.size(0);
+  float* yp = fptr_mut(y);
+  if (b.defined()) {
+    const Tensor bc = b.contiguous();
+    for (int64_t r = 0; r < rows; ++r) std::memcpy(yp + r * out, fptr(bc), sizeof(float) * out);
+  }
+  kernels::gemm_bf16(false, true, rows, out, in, 1.0f, bptr(xb), in, bptr(wb), in, b.defined() ? 1.0f : 0.0f, yp,
+                     out);
+}
+
+thread_local MatmulPrecision t_precision = MatmulPrecision::kF32;
 }  // namespace
+
+MatmulPrecision matmul_precision() { return t_precision; }
+MatmulPrecisionScope::MatmulPrecisionScope(MatmulPrecision p) : previous_(t_precision) { t_precision = p; }
+MatmulPrecisionScope::~MatmulPrecisionScope() { t_precision = previous_; }
 
 // Backward: with a, b promoted to matrices (1-D operands get their unit dim back),
 //   da = g · bᵀ and db = aᵀ · g, each summed over the batch dims its operand was broadcast along.
@@ -147,8 +181,44 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return y;
 }
 
+// bf16 linear: the forward above on bf16 copies; the backward rounds g to bf16 once and runs
+// dx = g·w and dw = gᵀ·x on gemm_bf16 with the copies the forward kept. db stays f32.
+static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& b) {
+  const int64_t out = w.size(0), in = w.size(1), rows = x.numel() / in;
+  Shape out_shape = x.shape();
+  out_shape.back() = out;
+  Tensor xb, wb, y = Tensor::empty(out_shape);
+  {
+    NoGradGuard no_record;  // the bf16 copies (and contiguous() of a view) stay out of the graph
+    xb = to_bf16_matrix(x, rows, in), wb = to_bf16_matrix(w, out, in);
+    linear_bf16_forward(xb, wb, b, y);
+  }
+  if (!autograd::needs_grad({&x, &w, &b})) return y;
+  autograd::record("linear", {x, w, b}, {&y}, [xb, wb, x_shape = x.shape()](const Grads& g, const Needs& n) {
+    const int64_t rows = xb.size(0), in = xb.size(1), out = wb.size(0);
+    const Tensor g2 = g[0].reshape({rows, out});
+    const Tensor gb = to_bf16_matrix(g2, rows, out);
+    Grads r(3);
+    if (n[0]) {
+      r[0] = Tensor::empty(x_shape);
+      kernels::gemm_bf16(false, false, rows, in, out, 1.0f, bptr(gb), out, bptr(wb), in, 0.0f, fptr_mut(r[0]), in);
+    }
+    if (n[1]) {
+      r[1] = Tensor::empty({out, in});
+      kernels::gemm_bf16(true, false, out, in, rows, 1.0f, bptr(gb), out, bptr(xb), in, 0.0f, fptr_mut(r[1]), in);
+    }
+    if (n[2]) r[2] = sum(g2, 0);
+    return r;
+  });
+  return y;
+}
+
 // Backward: rows = every leading index; dx = g·w, dw = gᵀ·x over the rows, db = Σ_rows g.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  if (t_precision == MatmulPrecision::kBF16) {
+    check_linear(x, w, b);
+    if (x.numel() > 0 && w.numel() > 0) return linear_bf16(x, w, b);
+  }
   Tensor y = no_grad([&] { return linear_forward(x, w, b); });
   if (!autograd::needs_grad({&x, &w, &b})) return y;
   autograd::record("linear", {x, w, b}, {&y}, [x = x.detach(), w = w.detach()](const Grads& g, const Needs& n) {

@@ -60,7 +60,8 @@ std::string options_json(const TrainOptions& o) {
                               {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum}, {"lr", o.lr},         {"min_lr", o.min_lr},
                               {"warmup_steps", o.warmup_steps}, {"weight_decay", o.weight_decay},
                               {"beta1", o.beta1},     {"beta2", o.beta2},           {"grad_clip", o.grad_clip},
-                              {"eval_interval", o.eval_interval}, {"eval_iters", o.eval_iters}, {"seed", o.seed}};
+                              {"eval_interval", o.eval_interval}, {"eval_iters", o.eval_iters}, {"seed", o.seed},
+                              {"precision", o.precision == MatmulPrecision::kBF16 ? "bf16" : "f32"}};
   return j.dump();
 }
 
@@ -174,6 +175,7 @@ void save(const Run& r, const TrainOptions& o) {
 
 // One optimizer step; returns the training loss.
 double train_step(Run& r, const WarmupCosine& sched, const TrainOptions& o) {
+  MatmulPrecisionScope precision(o.precision);
   r.opt->set_lr(sched.lr(r.step));
   r.opt->zero_grad();
   // grad_accum micro-batches, each loss scaled by 1/grad_accum: the gradients add up to those of
@@ -227,10 +229,10 @@ TrainResult train_gpt(const TrainOptions& o, const TrainCallbacks& cb) {
       {.base_lr = o.lr, .min_lr = o.min_lr, .warmup_steps = std::min(o.warmup_steps, o.steps), .total_steps = o.steps});
   const int64_t tokens_per_step = o.batch_size * o.grad_accum * r.cfg.block_size;
   ProgressBar bar(r.step, o.steps, tokens_per_step, o.log_interval, o.progress);
-  bar.message(fmt::format("attn train: {} ({} parameters), {} train / {} val tokens, vocab {}, {} -> {}",
+  bar.message(fmt::format("attn train: {} ({} parameters), {} train / {} val tokens, vocab {}, {} matmuls, {} -> {}",
                           gpt_config_str(r.cfg), r.model->num_parameters(), r.data.train.size(), r.data.val.size(),
-                          r.cfg.vocab_size, r.step == 0 ? "fresh" : fmt::format("resumed at step {}", r.step),
-                          o.steps));
+                          r.cfg.vocab_size, o.precision == MatmulPrecision::kBF16 ? "bf16" : "f32",
+                          r.step == 0 ? "fresh" : fmt::format("resumed at step {}", r.step), o.steps));
   bool saved_now = false;
   while (r.step < o.steps) {
     r.model->train();
@@ -245,6 +247,7 @@ TrainResult train_gpt(const TrainOptions& o, const TrainCallbacks& cb) {
                       (o.max_seconds > 0 && bar.elapsed_s() >= o.max_seconds);
     if ((o.eval_interval > 0 && r.step % o.eval_interval == 0) || r.step == o.steps || stop) {
       r.model->eval();
+      MatmulPrecisionScope precision(o.precision);
       res.val_loss = evaluate_loss(*r.model, r.data.val, o.batch_size, o.eval_iters, eval_seed(o.seed));
       metrics << nlohmann::json{{"step", r.step}, {"val_loss", res.val_loss}}.dump() << "\n" << std::flush;
       save(r, o);

@@ -62,6 +62,24 @@ TEST_F(TrainerTest, LossFalls) {
   EXPECT_EQ(r.step, 60);
 }
 
+// bf16 matmuls follow the f32 run closely (same data, init and schedule) but not bit for bit —
+// the check that --bf16 really changes the arithmetic — and learn as well.
+TEST_F(TrainerTest, Bf16MatmulsTrackTheF32Run) {
+  TrainOptions o = options("f32");
+  o.steps = 60;
+  o.dropout = 0.0f;
+  o.eval_interval = 0;
+  const TrainResult f32 = train_gpt(o);
+  o.out_dir = (dir_ / "bf16").string();
+  o.precision = MatmulPrecision::kBF16;
+  const TrainResult bf16 = train_gpt(o);
+  ASSERT_EQ(bf16.losses.size(), f32.losses.size());
+  EXPECT_NE(bf16.losses, f32.losses);
+  for (size_t i = 0; i < f32.losses.size(); ++i) EXPECT_NEAR(bf16.losses[i], f32.losses[i], 0.05) << "step " << i;
+  EXPECT_NEAR(bf16.val_loss, f32.val_loss, 0.05);
+  EXPECT_LT(bf16.val_loss, bf16.losses.front() - 0.6);
+}
+
 TEST_F(TrainerTest, ResumeIsBitIdentical) {
   const TrainResult whole = train_gpt(options("whole"));
   TrainOptions first = options("split");

@@ -66,6 +66,8 @@ const bool registered = register_command({
       app.add_option("--log-interval", o->log_interval, "steps between log lines when stderr is not a terminal")->capture_default_str();
       app.add_option("--max-seconds", o->max_seconds, "stop with a checkpoint after this many seconds (0 = no limit)");
       app.add_option("--stop-after", o->stop_after, "stop with a checkpoint at this step, as Ctrl-C would");
+      app.add_flag("--bf16", [o](int64_t) { o->precision = MatmulPrecision::kBF16; },
+                   "bf16 matmuls with f32 accumulation and f32 master weights (AVX512-BF16/AMX)");
       app.add_flag("--quiet", [o](int64_t) { o->progress = false; }, "no progress output");
       app.callback([o] { run_train(*o); });
     }});
