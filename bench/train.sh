@@ -3,9 +3,10 @@
 #
 #   bench/train.sh [nanogpt-cpu|nanogpt] [STEPS]     # after scripts/bench-setup.sh (the torch venv)
 #
-# attn runs `attn train` for STEPS steps (default 60) and reads tokens/s from its metrics.jsonl;
-# PyTorch runs bench/peers/torch_gpt_train.py (eager fp32, bf16 autocast) under both OpenMP wait
-# policies, best kept. Data: ../shared/data/tinyshakespeare/input.txt (ATTN_DATA_DIR overrides).
+# attn runs `attn train` (fp32, and --bf16 matmuls) for 5 + STEPS steps (default 60) and reads each
+# step's wall time from its metrics.jsonl; PyTorch runs bench/peers/torch_gpt_train.py (eager and
+# torch.compile, fp32 and bf16 autocast) under both OpenMP wait policies, best kept.
+# Data: ../shared/data/tinyshakespeare/input.txt (ATTN_DATA_DIR overrides).
 # A benchmark, not a test: it prints a table.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,27 +24,53 @@ case $CONFIG in
   *) echo "bench/train.sh: config must be nanogpt-cpu or nanogpt"; exit 1 ;;
 esac
 BATCH=$(sed -n 's/.*--batch \([0-9]*\).*/\1/p' <<<"$SHAPE")
+BLOCK=$(sed -n 's/.*--block \([0-9]*\).*/\1/p' <<<"$SHAPE")
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads $THREADS, config $CONFIG, $STEPS steps"
-ATTN_NUM_THREADS=$THREADS "$ATTN" train --data "$DATA" --config "$CONFIG" --batch-size "$BATCH" --dropout 0 \
-  --steps "$STEPS" --warmup 5 --eval-interval 100000 --out "$OUT/attn" --quiet >/dev/null
-attn_tps=$(python3 -c "
-import json,sys
-rows=[json.loads(l) for l in open('$OUT/attn/metrics.jsonl') if '\"tokens_per_s\"' in l or 'tokens' in l]
-vals=[r.get('tokens_per_s') or r.get('tok_per_s') for r in rows if (r.get('tokens_per_s') or r.get('tok_per_s'))]
-print(sum(vals[len(vals)//4:])/max(1,len(vals[len(vals)//4:])))")
-printf "%-28s %12s %8s\n" "engine" "tokens/s" "ratio"
-printf "%-28s %12.0f %8s\n" "attn fp32" "$attn_tps" "1.00"
-for mode in "" "--bf16"; do
-  best=0; name=""
+
+# attn tokens/s over the steps after the first 5 (the peer also skips 5 warm-up steps), from the
+# metrics' per-step wall time: start-up, oneDNN's JIT and the final evaluation are not counted.
+attn_run() {  # attn_run NAME [flags...] -> tokens/s
+  local name=$1; shift
+  ATTN_NUM_THREADS=$THREADS "$ATTN" train --data "$DATA" --config "$CONFIG" --batch-size "$BATCH" --dropout 0 \
+    --steps $((STEPS + 5)) --warmup 5 --eval-interval 100000 --eval-iters 1 --out "$OUT/$name" --quiet "$@" >/dev/null
+  python3 -c "
+import json
+rows = [json.loads(l) for l in open('$OUT/$name/metrics.jsonl')]
+s = [r['step_s'] for r in rows if 'step_s' in r][5:]
+print($BATCH * $BLOCK * len(s) / sum(s))"
+}
+# The peer's best over both OpenMP wait policies: prints "TOKENS_PER_S<TAB>NAME" (0 when it failed).
+torch_run() {  # torch_run [--bf16] [--compile]
+  local best=0 name="torch $* (failed)" line tps
   for policy in "" PASSIVE; do
     if [ -z "$policy" ]; then run=(env -u OMP_WAIT_POLICY); else run=(env OMP_WAIT_POLICY=$policy); fi
     line=$("${run[@]}" "$PY" "$ROOT/bench/peers/torch_gpt_train.py" --data "$DATA" $SHAPE \
-      --steps "$STEPS" --threads "$THREADS" $mode 2>/dev/null | tail -1)
-    tps=$(python3 -c "import json; print(json.loads('''$line''')['tokens_per_s'])")
-    if python3 -c "import sys; sys.exit(0 if $tps > $best else 1)"; then best=$tps; name=$(python3 -c "import json; print(json.loads('''$line''')['peer'])"); fi
+      --steps "$STEPS" --threads "$THREADS" "$@" 2>/dev/null | tail -1) || continue
+    tps=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["tokens_per_s"])' "$line" 2>/dev/null) || continue
+    if python3 -c "import sys; sys.exit(0 if $tps > $best else 1)"; then
+      best=$tps; name=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["peer"])' "$line")
+    fi
   done
-  printf "%-28s %12.0f %8.2f\n" "$name" "$best" "$(python3 -c "print($attn_tps / $best)")"
-done
+  printf "%s\t%s\n" "$best" "$name"
+}
+ratio() { python3 -c "print(f'{$1 / $2:.2f}' if $2 > 0 else '-')"; }
+
+attn_f32=$(attn_run f32)
+attn_bf16=$(attn_run bf16 --bf16)
+IFS=$'\t' read -r t_f32 n_f32 < <(torch_run)
+IFS=$'\t' read -r t_f32c n_f32c < <(torch_run --compile)
+IFS=$'\t' read -r t_bf16 n_bf16 < <(torch_run --bf16)
+IFS=$'\t' read -r t_bf16c n_bf16c < <(torch_run --bf16 --compile)
+best_f32=$(python3 -c "print(max($t_f32, $t_f32c))")
+best_bf16=$(python3 -c "print(max($t_bf16, $t_bf16c))")
+
+printf "%-36s %12s   %s\n" "engine" "tokens/s" "attn / this, same precision"
+printf "%-36s %12.0f   %s\n" "attn fp32" "$attn_f32" "$(ratio "$attn_f32" "$best_f32") vs the best torch fp32"
+printf "%-36s %12.0f   %s\n" "attn bf16 matmuls (--bf16)" "$attn_bf16" "$(ratio "$attn_bf16" "$best_bf16") vs the best torch bf16"
+printf "%-36s %12.0f   %s\n" "$n_f32" "$t_f32" "$(ratio "$attn_f32" "$t_f32")"
+printf "%-36s %12.0f   %s\n" "$n_f32c" "$t_f32c" "$(ratio "$attn_f32" "$t_f32c")"
+printf "%-36s %12.0f   %s\n" "$n_bf16" "$t_bf16" "$(ratio "$attn_bf16" "$t_bf16")"
+printf "%-36s %12.0f   %s\n" "$n_bf16c" "$t_bf16c" "$(ratio "$attn_bf16" "$t_bf16c")"

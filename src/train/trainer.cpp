@@ -237,10 +237,13 @@ TrainResult train_gpt(const TrainOptions& o, const TrainCallbacks& cb) {
   while (r.step < o.steps) {
     r.model->train();
     const double lr = sched.lr(r.step);
+    const int64_t t0 = monotonic_ns();
     const double loss = train_step(r, sched, o);
+    const double step_s = static_cast<double>(monotonic_ns() - t0) * 1e-9;
     res.losses.push_back(loss);
     saved_now = false;
-    metrics << nlohmann::json{{"step", r.step}, {"loss", loss}, {"lr", lr}, {"tokens_per_s", bar.tokens_per_s()}}.dump()
+    metrics << nlohmann::json{{"step", r.step}, {"loss", loss}, {"lr", lr}, {"step_s", step_s},
+                              {"tokens_per_s", bar.tokens_per_s()}}.dump()
             << "\n" << std::flush;
     bar.update(r.step, loss, lr);
     const bool stop = train_stop_requested() || r.step == o.stop_after ||
