@@ -1,5 +1,6 @@
-// kernels/optimizer.h — element-wise optimizer updates over raw f32 arrays (in place).
-// Each element is independent, so any split over threads gives identical results.
+// kernels/optimizer.h — element-wise optimizer updates over raw f32 arrays (in place), and Σg² for
+// gradient clipping. Each update element is independent, so any split over threads gives identical
+// results. AdamW and Σg² are SIMD (cpu/optimizer.cpp); SGD and scaling are plain loops.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +23,16 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const
 void sgd_update(float* p, const float* g, float* buf, int64_t n, float lr, float momentum, float dampening,
                 float weight_decay, bool nesterov, bool first_step);
 
-// Σ g² in double over fixed 4096-element chunks combined in order (thread-count independent).
+// Σ g² in double (f64 vector lanes) over fixed 4096-element chunks combined in order: independent of
+// the thread count (the lane count of the SIMD target fixes the order inside a chunk).
 double sum_squares(const float* g, int64_t n);
 
 void scale_inplace(float* x, int64_t n, float s);
 
+// Scalar float64 twins (the test oracle).
 namespace ref {
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s);
-}
+double sum_squares(const float* g, int64_t n);  // one running double sum, in order
+}  // namespace ref
 
 }  // namespace attn::kernels
