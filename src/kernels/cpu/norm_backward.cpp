@@ -45,21 +45,21 @@ HWY_INLINE void Store(DF d, VF v, float* p, int64_t i, int64_t n) {
   else
     StoreTail(v, d, p + i, static_cast<size_t>(n - i));
 }
-// w[i..] or ones when there is no weight.
-HWY_INLINE VF LoadWeight(DF d, const float* w, int64_t i, int64_t n) {
-  return w ? Load(d, w, i, n) : hn::Set(d, 1.0f);
-}
-
-// Σ of the lanes in double, in lane order (deterministic for a given target).
+// Σ of the f32 lanes in double: promoted to f64 lanes, added, then Highway's fixed-order lane
+// reduction (deterministic for a given target; a serial scalar sum here cost ~1 cycle per element).
 HWY_INLINE double LaneSum(DF d, VF v) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> dh;  // as many floats as dd has doubles
   alignas(64) float buf[HWY_MAX_BYTES / sizeof(float)];
   hn::Store(v, d, buf);
-  double s = 0;
-  for (size_t k = 0; k < hn::Lanes(d); ++k) s += buf[k];
-  return s;
+  auto acc = hn::PromoteTo(dd, hn::LoadU(dh, buf));
+  for (size_t k = hn::Lanes(dd); k < hn::Lanes(d); k += hn::Lanes(dd))
+    acc = hn::Add(acc, hn::PromoteTo(dd, hn::LoadU(dh, buf + k)));
+  return hn::GetLane(hn::SumOfLanes(dd, acc));
 }
 
-// One LayerNorm row; pw, pb (the chunk's partial rows) may be null.
+// One LayerNorm row; w is never null (ones when the op has no weight), nor are pw, pb (the chunk's
+// partial rows, accumulated even when not wanted: no branches in the loop, and the case is rare).
 HWY_INLINE void LayerNormBackwardRow(DF d, const float* x, const float* w, float mu, float rs, const float* g,
                                      float* dx, float* pw, float* pb, int64_t C) {
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
@@ -68,22 +68,22 @@ HWY_INLINE void LayerNormBackwardRow(DF d, const float* x, const float* w, float
   for (int64_t i = 0; i < C; i += N) {
     const VF vg = Load(d, g, i, C);
     const VF xhat = hn::Mul(hn::Sub(Load(d, x, i, C), vmu), vrs);
-    const VF dd = hn::Mul(vg, LoadWeight(d, w, i, C));
+    const VF dd = hn::Mul(vg, Load(d, w, i, C));
     sd = hn::Add(sd, dd);
     sdx = hn::MulAdd(dd, xhat, sdx);
-    if (pw) Store(d, hn::MulAdd(vg, xhat, Load(d, pw, i, C)), pw, i, C);
-    if (pb) Store(d, hn::Add(vg, Load(d, pb, i, C)), pb, i, C);
+    Store(d, hn::MulAdd(vg, xhat, Load(d, pw, i, C)), pw, i, C);
+    Store(d, hn::Add(vg, Load(d, pb, i, C)), pb, i, C);
   }
   const VF md = hn::Set(d, static_cast<float>(LaneSum(d, sd) / static_cast<double>(C)));
   const VF mdx = hn::Set(d, static_cast<float>(LaneSum(d, sdx) / static_cast<double>(C)));
   for (int64_t i = 0; i < C; i += N) {
     const VF xhat = hn::Mul(hn::Sub(Load(d, x, i, C), vmu), vrs);
-    const VF dd = hn::Mul(Load(d, g, i, C), LoadWeight(d, w, i, C));
+    const VF dd = hn::Mul(Load(d, g, i, C), Load(d, w, i, C));
     Store(d, hn::Mul(vrs, hn::NegMulAdd(xhat, mdx, hn::Sub(dd, md))), dx, i, C);
   }
 }
 
-// One RMSNorm row; pw (the chunk's partial row) may be null.
+// One RMSNorm row; w and pw as for LayerNorm.
 HWY_INLINE void RmsNormBackwardRow(DF d, const float* x, const float* w, const float* g, float* dx, float* pw,
                                    int64_t C, float eps) {
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
@@ -91,15 +91,15 @@ HWY_INLINE void RmsNormBackwardRow(DF d, const float* x, const float* w, const f
   for (int64_t i = 0; i < C; i += N) {
     const VF vx = Load(d, x, i, C);
     ss = hn::MulAdd(vx, vx, ss);
-    dot = hn::MulAdd(hn::Mul(Load(d, g, i, C), LoadWeight(d, w, i, C)), vx, dot);
+    dot = hn::MulAdd(hn::Mul(Load(d, g, i, C), Load(d, w, i, C)), vx, dot);
   }
   const double Cd = static_cast<double>(C);
   const float r = static_cast<float>(1.0 / std::sqrt(LaneSum(d, ss) / Cd + eps));
   const VF vr = hn::Set(d, r), vk = hn::Set(d, static_cast<float>(LaneSum(d, dot) / Cd) * r * r);
   for (int64_t i = 0; i < C; i += N) {
     const VF vx = Load(d, x, i, C), vg = Load(d, g, i, C);
-    if (pw) Store(d, hn::MulAdd(hn::Mul(vg, vx), vr, Load(d, pw, i, C)), pw, i, C);
-    Store(d, hn::Mul(vr, hn::NegMulAdd(vx, vk, hn::Mul(vg, LoadWeight(d, w, i, C)))), dx, i, C);
+    Store(d, hn::MulAdd(hn::Mul(vg, vx), vr, Load(d, pw, i, C)), pw, i, C);
+    Store(d, hn::Mul(vr, hn::NegMulAdd(vx, vk, hn::Mul(vg, Load(d, w, i, C)))), dx, i, C);
   }
 }
 
@@ -115,14 +115,16 @@ void CombinePartials(const std::vector<float>& partial, int64_t chunks, int64_t 
 void LayerNormBackwardImpl(const float* x, const float* w, const float* mean, const float* rstd, const float* g,
                            float* dx, float* dw, float* db, int64_t rows, int64_t C) {
   const int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
-  std::vector<float> pw(dw ? static_cast<size_t>(chunks * C) : 0), pb(db ? static_cast<size_t>(chunks * C) : 0);
+  const size_t size = static_cast<size_t>(chunks * C);
+  std::vector<float> pw(size), pb(size), ones(w ? 0 : static_cast<size_t>(C), 1.0f);
+  const float* wv = w ? w : ones.data();
 #pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * C >= kParallelMin)
   for (int64_t ch = 0; ch < chunks; ++ch) {
     const DF d;
-    float* pwc = dw ? &pw[static_cast<size_t>(ch * C)] : nullptr;
-    float* pbc = db ? &pb[static_cast<size_t>(ch * C)] : nullptr;
+    float* pwc = &pw[static_cast<size_t>(ch * C)];
+    float* pbc = &pb[static_cast<size_t>(ch * C)];
     for (int64_t r = ch * kRowChunk; r < std::min(rows, (ch + 1) * kRowChunk); ++r)
-      LayerNormBackwardRow(d, x + r * C, w, mean[r], rstd[r], g + r * C, dx + r * C, pwc, pbc, C);
+      LayerNormBackwardRow(d, x + r * C, wv, mean[r], rstd[r], g + r * C, dx + r * C, pwc, pbc, C);
   }
   if (dw) CombinePartials(pw, chunks, C, dw);
   if (db) CombinePartials(pb, chunks, C, db);
@@ -131,13 +133,14 @@ void LayerNormBackwardImpl(const float* x, const float* w, const float* mean, co
 void RmsNormBackwardImpl(const float* x, const float* w, const float* g, float* dx, float* dw, int64_t rows,
                          int64_t C, float eps) {
   const int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
-  std::vector<float> pw(dw ? static_cast<size_t>(chunks * C) : 0);
+  std::vector<float> pw(static_cast<size_t>(chunks * C)), ones(w ? 0 : static_cast<size_t>(C), 1.0f);
+  const float* wv = w ? w : ones.data();
 #pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * C >= kParallelMin)
   for (int64_t ch = 0; ch < chunks; ++ch) {
     const DF d;
-    float* pwc = dw ? &pw[static_cast<size_t>(ch * C)] : nullptr;
+    float* pwc = &pw[static_cast<size_t>(ch * C)];
     for (int64_t r = ch * kRowChunk; r < std::min(rows, (ch + 1) * kRowChunk); ++r)
-      RmsNormBackwardRow(d, x + r * C, w, g + r * C, dx + r * C, pwc, C, eps);
+      RmsNormBackwardRow(d, x + r * C, wv, g + r * C, dx + r * C, pwc, C, eps);
   }
   if (dw) CombinePartials(pw, chunks, C, dw);
 }
