@@ -8,6 +8,7 @@
 #pragma once
 
 // core
+#include <attn/allocator.h>
 #include <attn/autograd.h>
 #include <attn/dtype.h>
 #include <attn/error.h>

@@ -1,18 +1,14 @@
-// core/storage.cpp — aligned allocation and borrowed (mmap-owned) blocks.
+// core/storage.cpp — owned blocks (through the host block cache, attn/allocator.h) and borrowed
+// (mmap-owned) ones.
+#include <attn/allocator.h>
 #include <attn/tensor.h>
 
-#include <cstdlib>
 #include <new>
 
 namespace attn {
 
-namespace {
-constexpr size_t kAlignment = 64;
-}
-
 std::shared_ptr<Storage> Storage::allocate(size_t bytes) {
-  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  void* p = detail::host_alloc(bytes);
   if (p == nullptr) throw std::bad_alloc();
   return std::shared_ptr<Storage>(new Storage(p, bytes, true, nullptr));
 }
@@ -22,7 +18,7 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t bytes, std::shared_ptr
 }
 
 Storage::~Storage() {
-  if (owned_) std::free(data_);
+  if (owned_) detail::host_free(data_, bytes_);
 }
 
 }  // namespace attn
