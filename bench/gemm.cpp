@@ -1,5 +1,5 @@
 // bench/gemm.cpp — GEMM GFLOP/s per backend and size (the "sgemm peak" of docs/PERFORMANCE.md), the
-// bf16 path, and the OpenMP-vs-OpenBLAS-pthreads interference test behind the backend choice.
+// bf16 path, the products of a training step's linear layers, and the OpenMP-vs-OpenBLAS-pthreads interference test behind the backend choice.
 //
 //   build/bench/bench_gemm [--threads N] [--seconds S] [--quick]
 //
@@ -82,6 +82,49 @@ void table_sizes(const Args& a) {
   }
 }
 
+// The three products of each linear layer of a training step, called as linear() calls them
+// (row-major, weights [out,in]): y = x·wᵀ (NT), dx = g·w (NN), dw = gᵀ·x (TN). Shapes: nanoGPT's
+// 6/6/384 model at batch 8 × block 256 (rows 2048). f32 on the chosen backend, and bf16.
+void table_training(const Args& a) {
+  struct Lin {
+    const char* what;
+    int64_t in, out;
+  };
+  const int64_t R = 2048;
+  const Lin lins[] = {{"qkv 384->1152", 384, 1152}, {"proj 384->384", 384, 384}, {"fc 384->1536", 384, 1536},
+                      {"fc2 1536->384", 1536, 384}};
+  std::printf("\nTraining GEMMs, rows %lld, GFLOP/s (f32 on %s | bf16)\n", (long long)R,
+              gemm_backend_name(gemm_backend()));
+  std::printf("%-16s %10s %10s %10s %10s %10s %10s\n", "linear", "fwd f32", "dx f32", "dw f32", "fwd bf16", "dx bf16",
+              "dw bf16");
+  for (const Lin& l : lins) {
+    std::vector<float> x(R * l.in, 0.5f), w(l.out * l.in, 0.25f), g(R * l.out, 0.125f), y(R * l.out),
+        dx(R * l.in), dw(l.out * l.in);
+    std::vector<uint16_t> xb(x.size(), 0x3f00), wb(w.size(), 0x3e80), gb(g.size(), 0x3e00);
+    const double flop = 2.0 * R * l.in * l.out;
+    auto gf = [&](const auto& fn) { return flop / (best_ms(a.seconds, fn) * 1e6); };
+    const float* X = x.data();
+    const float* W = w.data();
+    const float* G = g.data();
+    std::printf("%-16s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", l.what,
+                gf([&] { sgemm(false, true, R, l.out, l.in, 1.0f, X, l.in, W, l.in, 0.0f, y.data(), l.out); }),
+                gf([&] { sgemm(false, false, R, l.in, l.out, 1.0f, G, l.out, W, l.in, 0.0f, dx.data(), l.in); }),
+                gf([&] { sgemm(true, false, l.out, l.in, R, 1.0f, G, l.out, X, l.in, 0.0f, dw.data(), l.in); }),
+                gf([&] {
+                  gemm_bf16(false, true, R, l.out, l.in, 1.0f, xb.data(), l.in, wb.data(), l.in, 0.0f, y.data(), l.out);
+                }),
+                gf([&] {
+                  gemm_bf16(false, false, R, l.in, l.out, 1.0f, gb.data(), l.out, wb.data(), l.in, 0.0f, dx.data(),
+                            l.in);
+                }),
+                gf([&] {
+                  gemm_bf16(true, false, l.out, l.in, R, 1.0f, gb.data(), l.out, xb.data(), l.in, 0.0f, dw.data(),
+                            l.in);
+                }));
+    std::fflush(stdout);
+  }
+}
+
 void table_interference(const Args& a) {
   const int64_t M = 256, N = 768, K = 768, R = 64, S = 2048;
   std::vector<float> A(M * K, 0.5f), B(K * N, 0.25f), C(M * N), X(R * S, 0.1f), Y(R * S);
@@ -112,6 +155,7 @@ int main(int argc, char** argv) {
               wait ? wait : "(unset)");
   std::printf("chosen backend: %s — %s\n\n", gemm_backend_name(gemm_backend()), gemm_backend_reason().c_str());
   table_sizes(a);
+  table_training(a);
   const attn::bench::GemmPeak peak = attn::bench::measure_sgemm_peak(a.quick ? 512 : 2048, a.seconds);
   std::printf("\nsgemm peak (%lld^3, %d threads): %.1f GFLOP/s (%s)\n", (long long)peak.n, peak.threads, peak.gflops,
               peak.backend.c_str());
