@@ -64,12 +64,13 @@ MhaProjections MultiHeadAttention::project(const Tensor& x, const Tensor& memory
   ATTN_CHECK(!cross || !qkv_proj_, ConfigError, "{}: fused_qkv is self-attention only, but memory was given", label());
   MhaProjections p;
   if (qkv_proj_) {
-    // [B,T,(H+2Hkv)·D] -> [B,T,H+2Hkv,D] (a view), then the q, k and v heads are narrows of dim 2.
+    // [B,T,(H+2Hkv)·D] -> [B,T,H+2Hkv,D] (a view), then the q, k and v heads are split off dim 2
+    // (one autograd node, so the backward writes the three gradients into one buffer).
     const Tensor qkv = qkv_proj_->forward(x);
-    const Tensor heads = qkv.view({x.size(0), x.size(1), H + 2 * Hkv, D});
-    p.q = heads.narrow(2, 0, H).permute({0, 2, 1, 3});
-    p.k = heads.narrow(2, H, Hkv).permute({0, 2, 1, 3});
-    p.v = heads.narrow(2, H + Hkv, Hkv).permute({0, 2, 1, 3});
+    const auto parts = split(qkv.view({x.size(0), x.size(1), H + 2 * Hkv, D}), {H, Hkv, Hkv}, 2);
+    p.q = parts[0].permute({0, 2, 1, 3});
+    p.k = parts[1].permute({0, 2, 1, 3});
+    p.v = parts[2].permute({0, 2, 1, 3});
   } else {
     const Tensor& kv_in = cross ? memory : x;
     p.q = split_heads(q_proj_->forward(x), H);

@@ -1,4 +1,5 @@
-// ops/shape.cpp — concat (copies), split / chunk (views), transpose_last2 (view). Any dtype.
+// ops/shape.cpp — concat (copies), split / chunk (views, one autograd node), transpose_last2 (view).
+// Any dtype.
 #include <attn/ops.h>
 
 #include "ops/grad_util.h"
@@ -68,11 +69,23 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
   ATTN_CHECK(total == x.size(d), ShapeError, "split: sizes sum to {} but dim {} of {} has {}", total, d, x.str(),
              x.size(d));
   std::vector<Tensor> out;
-  int64_t offset = 0;
-  for (int64_t s : sizes) {
-    out.push_back(x.narrow(d, offset, s));
-    offset += s;
+  {
+    NoGradGuard one_node;  // the narrows are not recorded one by one: see the backward below
+    int64_t offset = 0;
+    for (int64_t s : sizes) {
+      out.push_back(x.narrow(d, offset, s));
+      offset += s;
+    }
   }
+  if (!autograd::needs_grad({&x})) return out;
+  std::vector<Tensor*> outs;
+  for (Tensor& t : out) outs.push_back(&t);
+  // Backward: one node for every piece, the pieces' gradients concatenated back along dim — one
+  // write of x's size, where a narrow per piece would each zero-fill a tensor of x's size, copy its
+  // slab in, and the engine would then add those up.
+  autograd::record("split", {x}, outs, [d](const Grads& g, const Needs&) {
+    return Grads{no_grad([&] { return concat_forward(g, d); })};
+  });
   return out;
 }
 

@@ -114,6 +114,12 @@ inline std::vector<GradRow> grad_rows() {
       {"sum_all", "sum_all", [](V x) { return sum_all(x[0]); }, {randn({3, 4}, 77)}},
       {"mean_all", "mean_all", [](V x) { return mean_all(x[0]); }, {randn({3, 4}, 78)}},
       {"concat", "concat dim 1", [](V x) { return concat({x[0], x[1]}, 1); }, {randn({2, 3}, 79), randn({2, 2}, 80)}},
+      {"split", "split dim 1, pieces used unevenly, one unused",
+       [](V x) {
+         const auto p = split(x[0], {1, 2, 2}, 1);
+         return concat({mul(p[2], p[2]), p[0]}, 1);
+       },
+       {randn({2, 5}, 96)}},
       {"where", "where with broadcast b",
        [](V x) { return where(Tensor::from_vector_i64({1, 0, 0, 1, 1, 0}, {2, 3}), x[0], x[1]); },
        {randn({2, 3}, 81), randn({3}, 82)}},
