@@ -38,9 +38,10 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
 // bf16 inputs (uint16_t bit patterns), f32 accumulation and output: C = alpha·op(A)·op(B) + beta·C.
 // oneDNN (dnnl_gemm_bf16bf16f32: AMX / AVX512-BF16 where present) or, without it, a conversion to f32
 // plus sgemm. For training's mixed precision.
+// bias: [N] f32 added to every row of C (or null) — fused into oneDNN's matmul when alpha is 1.
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                const uint16_t* A, int64_t lda, const uint16_t* B, int64_t ldb, float beta, float* C,
-               int64_t ldc);
+               int64_t ldc, const float* bias = nullptr);
 
 // The backend sgemm uses (choosing it on the first call).
 GemmBackend gemm_backend();

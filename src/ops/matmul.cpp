@@ -8,6 +8,7 @@
 // linear() under MatmulPrecision::kBF16 keeps bf16 copies of x and w for its backward (half the
 // memory of the f32 x it would otherwise keep) and runs its three products on kernels::gemm_bf16.
 #include <attn/ops.h>
+#include <attn/threads.h>
 
 #include <cstring>
 
@@ -122,7 +123,9 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   float* yp = fptr_mut(y);
   if (b.defined()) {  // y starts as the bias rows; the GEMM adds with beta = 1
     const Tensor bc = b.contiguous();
-    for (int64_t r = 0; r < rows; ++r) std::memcpy(yp + r * out, fptr(bc), sizeof(float) * out);
+    parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(out, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) std::memcpy(yp + r * out, fptr(bc), sizeof(float) * out);
+    });
   }
   const float beta = b.defined() ? 1.0f : 0.0f;
   if (in == 0) {
@@ -146,13 +149,9 @@ const uint16_t* bptr(const Tensor& t) { return static_cast<const uint16_t*>(t.ra
 // y [rows, out] = xb [rows, in] · wbᵀ + b, bf16 operands and f32 accumulation.
 void linear_bf16_forward(const Tensor& xb, const Tensor& wb, const Tensor& b, Tensor& y) {
   const int64_t rows = xb.size(0), in = xb.size(1), out = wb.size(0);
-  float* yp = fptr_mut(y);
-  if (b.defined()) {
-    const Tensor bc = b.contiguous();
-    for (int64_t r = 0; r < rows; ++r) std::memcpy(yp + r * out, fptr(bc), sizeof(float) * out);
-  }
-  kernels::gemm_bf16(false, true, rows, out, in, 1.0f, bptr(xb), in, bptr(wb), in, b.defined() ? 1.0f : 0.0f, yp,
-                     out);
+  const Tensor bc = b.defined() ? b.contiguous() : Tensor();
+  kernels::gemm_bf16(false, true, rows, out, in, 1.0f, bptr(xb), in, bptr(wb), in, 0.0f, fptr_mut(y), out,
+                     b.defined() ? fptr(bc) : nullptr);
 }
 
 thread_local MatmulPrecision t_precision = MatmulPrecision::kF32;

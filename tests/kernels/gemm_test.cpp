@@ -147,6 +147,15 @@ TEST(GemmBf16, MatchesReferenceOnRoundedInputs) {
         gemm_bf16(ta, tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), c.N);
         EXPECT_TRUE(all_close(C, want, 4e-7 * c.K + 1e-6, 1e-5))
             << fmt::format("bf16 ({}) M={} N={} K={} ta={} tb={}", gemm_bf16_path(), c.M, c.N, c.K, ta, tb);
+        // With a bias row: fused into oneDNN's matmul when alpha is 1, added afterwards otherwise.
+        const auto bias = random_floats(c.N, -1, 1, 9);
+        for (int64_t m = 0; m < c.M; ++m)
+          for (int64_t n = 0; n < c.N; ++n) want[m * c.N + n] += bias[n];
+        C = random_floats(c.M * c.N, -1, 1, 8);
+        gemm_bf16(ta, tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), c.N, bias.data());
+        EXPECT_TRUE(all_close(C, want, 4e-7 * c.K + 1e-6, 1e-5))
+            << fmt::format("bf16 + bias ({}) M={} N={} K={} ta={} tb={} alpha={}", gemm_bf16_path(), c.M, c.N, c.K, ta,
+                           tb, c.alpha);
       }
     }
   }
