@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 #include <sstream>
@@ -56,6 +57,11 @@ std::string target_list(const std::vector<int64_t>& targets) {
   return out;
 }
 
+
+const char* env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
 }  // namespace
 
 const char* version() { return ATTN_VERSION; }
@@ -86,10 +92,11 @@ std::string version_report() {
       "simd:      compiled {}; this CPU runs {}; chosen {}\n"
       "gemm:      {}\n"
       "gemm bf16: {}\n"
-      "threads:   {} (ATTN_NUM_THREADS or --threads)\n",
+      "threads:   {} (ATTN_NUM_THREADS or --threads); OpenMP wait: OMP_WAIT_POLICY={} GOMP_SPINCOUNT={}\n",
       version(), cpu_model(), std::thread::hardware_concurrency(), interesting_flags(),
       target_list(kernels::compiled_targets()), target_list(kernels::usable_targets()), simd,
-      gemm, kernels::gemm_bf16_path(), num_threads());
+      gemm, kernels::gemm_bf16_path(), num_threads(), env_or("OMP_WAIT_POLICY", "(unset)"),
+      env_or("GOMP_SPINCOUNT", "(unset)"));
 }
 
 }  // namespace attn

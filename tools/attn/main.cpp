@@ -36,19 +36,33 @@ bool register_command(Command command) {
 
 }  // namespace attn::cli
 
-// OpenMP (libgomp) threads spin between parallel regions by default; on a 2-core machine shared with
-// anything else that costs up to 10x (measured: 263 vs 3,469 tokens/s training with 2 threads).
-// libgomp reads OMP_WAIT_POLICY only when it loads, so the CLI sets PASSIVE and re-executes itself
-// once. An explicit OMP_WAIT_POLICY (ACTIVE to spin) is respected.
-static void prefer_passive_openmp_wait(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+// OpenMP (libgomp) threads wait for the next parallel region by spinning, then sleeping. Which is
+// right depends on the machine (nanoGPT CPU config, 2 threads, Zen 4, tokens/s):
+//                     idle machine   two other busy processes
+//   PASSIVE (sleep)       ≈ 19,000          ≈ 15,000
+//   spin 3000, sleep      ≈ 28,000      9,000–12,000
+//   ACTIVE (spin)         ≈ 28,000           ≈ 7,600     (once measured 10x slower at load 15)
+// A training step is hundreds of short parallel regions, so waking sleeping threads costs ~45 % on
+// an idle machine, while spinning on a busy one steals the cores the other threads need. libgomp
+// reads its settings only when it loads, so the CLI picks once, from the 1-minute load average
+// (< 0.5 per core: a short spin; otherwise PASSIVE), sets the variables and re-executes itself.
+// Explicit OMP_WAIT_POLICY or GOMP_SPINCOUNT settings are respected.
+static void choose_openmp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  double load = 1e9;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = 1e9;
+    std::fclose(f);
+  }
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  if (cpus > 0 && load < 0.5 * static_cast<double>(cpus)) ::setenv("GOMP_SPINCOUNT", "3000", 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
 
 int main(int argc, char** argv) {
   using namespace attn::cli;
-  prefer_passive_openmp_wait(argv);
+  choose_openmp_wait(argv);
   CLI::App app{"attn — an engine for attention-based models", "attn"};
   app.require_subcommand(0, 1);
   // A callback: the report measures the GEMM backends, so only build it when --version is given.
