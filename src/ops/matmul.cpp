@@ -82,7 +82,7 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   a_full.insert(a_full.end(), {M, K});
   b_full.insert(b_full.end(), {K, N});
   out_shape.insert(out_shape.end(), {M, N});
-  Tensor y = Tensor::zeros(out_shape);
+  Tensor y = K > 0 ? Tensor::empty(out_shape) : Tensor::zeros(out_shape);  // beta = 0 writes every element
   const int64_t nbatch = shape_numel(batch);
   if (y.numel() > 0 && K > 0) {
     const GemmOperand ga = gemm_operand(a.expand(a_full)), gb = gemm_operand(b.expand(b_full));

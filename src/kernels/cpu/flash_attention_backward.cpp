@@ -510,9 +510,11 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 
 void BackwardImpl(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
-  std::fill(dk, dk + p.B * p.Hkv * p.S * p.D, 0.0f);  // covers T == 0
-  std::fill(dv, dv + p.B * p.Hkv * p.S * p.D, 0.0f);
-  if (p.B * p.H * p.T * p.D == 0) return;
+  if (p.B * p.H * p.T * p.D == 0) {  // no query rows: zero key gradients (otherwise every K/V tile
+    std::fill(dk, dk + p.B * p.Hkv * p.S * p.D, 0.0f);  // belongs to one chunk's item, which writes it)
+    std::fill(dv, dv + p.B * p.Hkv * p.S * p.D, 0.0f);
+    return;
+  }
   Plan pl{.out = out, .dout = dout, .lse = lse, .dk = dk, .dv = dv};
   pl.n_chunks = attention_backward_chunks(p);
   pl.n_tiles = (p.S + kLd - 1) / kLd;
