@@ -37,6 +37,12 @@ TEST(TrainCommand, TrainsThenGenerates) {
   // Same seed, same text; cached and uncached agree within the block.
   EXPECT_EQ(test::run_attn("generate --checkpoint " + out + " --prompt ALICE: --max-tokens 20 --seed 3 --top-k 5 --no-cache").output,
             r.output);
+  // --bf16 continues the same run with bf16 matmuls and says so.
+  r = test::run_attn("--threads 1 train --data " + text + " --steps 8 --batch-size 2 --eval-interval 0 --eval-iters 1 "
+                     "--bf16 --resume --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("bf16 matmuls"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("step 8/8"), std::string::npos) << r.output;
   std::filesystem::remove_all(dir);
 }
 
