@@ -14,8 +14,13 @@ void f32_to_bf16(const float* x, uint16_t* y, int64_t n);
 void bf16_to_f32(const uint16_t* x, float* y, int64_t n);
 void f32_to_f16(const float* x, uint16_t* y, int64_t n);
 void f16_to_f32(const uint16_t* x, float* y, int64_t n);
+// x [rows, cols] -> y = bf16(x) (as f32_to_bf16) and colsum[c] = Σ_r x[r, c], in one read of x (a bf16
+// linear's backward: the rounded output gradient and the bias gradient). The sum is the same for any
+// thread count.
+void f32_to_bf16_colsum(const float* x, uint16_t* y, float* colsum, int64_t rows, int64_t cols);
 
 namespace ref {
+void f32_to_bf16_colsum(const float* x, uint16_t* y, double* colsum, int64_t rows, int64_t cols);
 void f32_to_bf16(const float* x, uint16_t* y, int64_t n);
 void bf16_to_f32(const uint16_t* x, float* y, int64_t n);
 void f32_to_f16(const float* x, uint16_t* y, int64_t n);

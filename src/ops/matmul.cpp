@@ -180,8 +180,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-// bf16 linear: the forward above on bf16 copies; the backward rounds g to bf16 once and runs
-// dx = g·w and dw = gᵀ·x on gemm_bf16 with the copies the forward kept. db stays f32.
+// bf16 linear: the forward above on bf16 copies; the backward rounds g to bf16 once (summing its
+// columns into db, f32, in the same pass) and runs dx = g·w and dw = gᵀ·x on gemm_bf16 with the
+// copies the forward kept.
 static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& b) {
   const int64_t out = w.size(0), in = w.size(1), rows = x.numel() / in;
   Shape out_shape = x.shape();
@@ -195,9 +196,15 @@ static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& b) {
   if (!autograd::needs_grad({&x, &w, &b})) return y;
   autograd::record("linear", {x, w, b}, {&y}, [xb, wb, x_shape = x.shape()](const Grads& g, const Needs& n) {
     const int64_t rows = xb.size(0), in = xb.size(1), out = wb.size(0);
-    const Tensor g2 = g[0].reshape({rows, out});
-    const Tensor gb = to_bf16_matrix(g2, rows, out);
+    const Tensor g2 = g[0].reshape({rows, out}).contiguous();
+    Tensor gb = Tensor::empty({rows, out}, DType::kBF16);
     Grads r(3);
+    if (n[2]) {  // the bias gradient (column sums of g) in the same pass as the rounding
+      r[2] = Tensor::empty({out});
+      kernels::f32_to_bf16_colsum(fptr(g2), static_cast<uint16_t*>(gb.raw_data()), fptr_mut(r[2]), rows, out);
+    } else {
+      kernels::f32_to_bf16(fptr(g2), static_cast<uint16_t*>(gb.raw_data()), rows * out);
+    }
     if (n[0]) {
       r[0] = Tensor::empty(x_shape);
       kernels::gemm_bf16(false, false, rows, in, out, 1.0f, bptr(gb), out, bptr(wb), in, 0.0f, fptr_mut(r[0]), in);
@@ -206,7 +213,6 @@ static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& b) {
       r[1] = Tensor::empty({out, in});
       kernels::gemm_bf16(true, false, out, in, rows, 1.0f, bptr(gb), out, bptr(xb), in, 0.0f, fptr_mut(r[1]), in);
     }
-    if (n[2]) r[2] = sum(g2, 0);
     return r;
   });
   return y;

@@ -143,5 +143,38 @@ TEST(Convert, Bf16AndF16BitIdenticalToScalar) {
   });
 }
 
+// The fused rounding + column sum: y bit-identical to f32_to_bf16, colsum within f32 summation error
+// of the float64 sums (|Δ| <= rows·2⁻²³·Σ|x| per column, loose but far below a wrong-row error), and
+// the same bits on 1 and 2 threads.
+TEST(Convert, Bf16ColsumMatchesTwinAndThreadCount) {
+  struct Rc {
+    int64_t rows, cols;
+  };
+  const Rc shapes[] = {{1, 1}, {3, 17}, {64, 16}, {65, 33}, {200, 129}, {2048, 40}};
+  for_each_target([&] {
+    for (const Rc& s : shapes) {
+      SCOPED_TRACE(std::to_string(s.rows) + "x" + std::to_string(s.cols));
+      const int64_t n = s.rows * s.cols;
+      const auto x = random_floats(n, -3, 3, static_cast<uint32_t>(n));
+      std::vector<uint16_t> y(n), y_ref(n);
+      std::vector<float> sum(s.cols), sum1(s.cols);
+      std::vector<double> sum_ref(s.cols);
+      f32_to_bf16_colsum(x.data(), y.data(), sum.data(), s.rows, s.cols);
+      ref::f32_to_bf16_colsum(x.data(), y_ref.data(), sum_ref.data(), s.rows, s.cols);
+      ASSERT_EQ(y, y_ref);
+      for (int64_t c = 0; c < s.cols; ++c) {
+        double abs_sum = 0;
+        for (int64_t r = 0; r < s.rows; ++r) abs_sum += std::fabs(x[r * s.cols + c]);
+        ASSERT_NEAR(sum[c], sum_ref[c], 1e-6 + s.rows * 0x1p-23 * abs_sum) << "column " << c;
+      }
+      const int saved = num_threads();
+      set_num_threads(1);
+      f32_to_bf16_colsum(x.data(), y.data(), sum1.data(), s.rows, s.cols);
+      set_num_threads(saved);
+      ASSERT_EQ(std::memcmp(sum.data(), sum1.data(), 4 * s.cols), 0);
+    }
+  });
+}
+
 }  // namespace
 }  // namespace attn::kernels

@@ -13,6 +13,7 @@
 #include <attn/threads.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "kernels/convert.h"
 #include "kernels/cpu/simd-inl.h"
@@ -31,25 +32,64 @@ void Chunked(int64_t n, const F& body) {
   for (int64_t it = 0; it < items; ++it) body(it * kChunk, std::min(n, (it + 1) * kChunk));
 }
 
+// Stores bf16(v) at y (one vector's worth), bit-identical to attn::f32_to_bf16.
+HWY_INLINE void StoreBf16(VF v, uint16_t* y) {
+  const DF d;
+  const hn::RebindToUnsigned<DF> du;
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<uint16_t, DF> d16;
+  const auto u = hn::BitCast(du, v);
+  const auto odd = hn::And(hn::ShiftRight<16>(u), hn::Set(du, 1u));
+  const auto rounded = hn::ShiftRight<16>(hn::Add(u, hn::Add(hn::Set(du, 0x7fffu), odd)));
+  const auto quiet = hn::Or(hn::ShiftRight<16>(u), hn::Set(du, 0x40u));
+  const auto r = hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(v)), quiet, rounded);
+  hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, r)), d16, y);
+}
+
 void F32ToBf16Impl(const float* x, uint16_t* y, int64_t n) {
   Chunked(n, [&](int64_t b, int64_t e) {
     const DF d;
-    const hn::RebindToUnsigned<DF> du;
-    const hn::RebindToSigned<DF> di;
-    const hn::Rebind<uint16_t, DF> d16;
     const int64_t N = static_cast<int64_t>(hn::Lanes(d));
     int64_t i = b;
-    for (; i + N <= e; i += N) {
-      const VF v = hn::LoadU(d, x + i);
-      const auto u = hn::BitCast(du, v);
-      const auto odd = hn::And(hn::ShiftRight<16>(u), hn::Set(du, 1u));
-      const auto rounded = hn::ShiftRight<16>(hn::Add(u, hn::Add(hn::Set(du, 0x7fffu), odd)));
-      const auto quiet = hn::Or(hn::ShiftRight<16>(u), hn::Set(du, 0x40u));
-      const auto r = hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(v)), quiet, rounded);
-      hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, r)), d16, y + i);
-    }
+    for (; i + N <= e; i += N) StoreBf16(hn::LoadU(d, x + i), y + i);
     for (; i < e; ++i) y[i] = attn::f32_to_bf16(x[i]);
   });
+}
+
+// y = bf16(x) and colsum = Σ_rows x for x [rows, cols]: one read of x. Each chunk of kColsumRows rows
+// sums into its own f32 partial row (row order); the partials are added in chunk order in double, so
+// the result does not depend on the thread count.
+constexpr int64_t kColsumRows = 64;
+
+void F32ToBf16ColsumImpl(const float* x, uint16_t* y, float* colsum, int64_t rows, int64_t cols) {
+  const int64_t chunks = (rows + kColsumRows - 1) / kColsumRows;
+  std::vector<float> partial(static_cast<size_t>(chunks * cols), 0.0f);
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * cols >= 4 * kChunk)
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    const DF d;
+    const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+    float* acc = partial.data() + ch * cols;
+    for (int64_t r = ch * kColsumRows; r < std::min(rows, (ch + 1) * kColsumRows); ++r) {
+      const float* xr = x + r * cols;
+      uint16_t* yr = y + r * cols;
+      int64_t c = 0;
+      for (; c + N <= cols; c += N) {
+        const VF v = hn::LoadU(d, xr + c);
+        StoreBf16(v, yr + c);
+        hn::StoreU(hn::Add(hn::LoadU(d, acc + c), v), d, acc + c);
+      }
+      for (; c < cols; ++c) {
+        yr[c] = attn::f32_to_bf16(xr[c]);
+        acc[c] += xr[c];
+      }
+    }
+  }
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (chunks * cols >= 4 * kChunk)
+  for (int64_t c = 0; c < cols; ++c) {
+    double s = 0;
+    for (int64_t ch = 0; ch < chunks; ++ch) s += partial[static_cast<size_t>(ch * cols + c)];
+    colsum[c] = static_cast<float>(s);
+  }
 }
 
 void Bf16ToF32Impl(const uint16_t* x, float* y, int64_t n) {
@@ -103,12 +143,17 @@ HWY_AFTER_NAMESPACE();
 namespace attn::kernels {
 HWY_EXPORT(F32ToBf16Impl);
 HWY_EXPORT(Bf16ToF32Impl);
+HWY_EXPORT(F32ToBf16ColsumImpl);
 HWY_EXPORT(F32ToF16Impl);
 HWY_EXPORT(F16ToF32Impl);
 
 void f32_to_bf16(const float* x, uint16_t* y, int64_t n) {
   select_cpu_target();
   HWY_DYNAMIC_DISPATCH(F32ToBf16Impl)(x, y, n);
+}
+void f32_to_bf16_colsum(const float* x, uint16_t* y, float* colsum, int64_t rows, int64_t cols) {
+  select_cpu_target();
+  HWY_DYNAMIC_DISPATCH(F32ToBf16ColsumImpl)(x, y, colsum, rows, cols);
 }
 void bf16_to_f32(const uint16_t* x, float* y, int64_t n) {
   select_cpu_target();
