@@ -47,6 +47,10 @@ void check_options(const AttentionOptions& o, const Shape& qs, const Shape& ks, 
     const Tensor& l = o.key_lengths;
     ATTN_CHECK((l.dtype() == DType::kI32 || l.dtype() == DType::kI64) && l.dim() == 1 && l.size(0) == B, ShapeError,
                "{}: key_lengths must be i32/i64 [B] = [{}], got {}", what, B, l.str());
+    const std::vector<double> lens = l.to_vector_f64();  // B values: cheap next to the attention itself
+    for (int64_t b = 0; b < B; ++b)
+      ATTN_CHECK(lens[b] >= 0 && lens[b] <= static_cast<double>(S), ValueError,
+                 "{}: key_lengths[{}] = {} is outside [0, S = {}]", what, b, lens[b], S);
   }
   if (o.alibi_slopes.defined()) {
     const Tensor& a = o.alibi_slopes;

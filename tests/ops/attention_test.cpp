@@ -140,6 +140,10 @@ TEST(Attention, BadInputThrowsNamingBothShapes) {
   expect_error<ShapeError>([&] { attention(q, k, v, {.mask = Tensor::zeros({3, 4})}); }, {"[3,4]", "[1,4,3,5]"});
   expect_error<ShapeError>([&] { attention(q, k, v, {.key_lengths = Tensor::from_vector_i32({1, 2}, {2})}); },
                            {"[2]", "[1]"});
+  expect_error<ValueError>([&] { attention(q, k, v, {.key_lengths = Tensor::from_vector_i32({6}, {1})}); },
+                           {"key_lengths[0] = 6", "S = 5"});
+  expect_error<ValueError>([&] { attention(q, k, v, {.key_lengths = Tensor::from_vector_i64({-1}, {1})}); },
+                           {"key_lengths[0] = -1"});
   expect_error<ShapeError>([&] { attention(q, k, v, {.alibi_slopes = Tensor::zeros({2})}); }, {"[2]", "[4]"});
   expect_error<ValueError>([&] { attention(q, k, v, {.dropout_p = 1.0f}); }, {"dropout_p"});
   expect_error<ValueError>([&] { attention(q, k, v, {.window_left = -2}); }, {"-2"});
