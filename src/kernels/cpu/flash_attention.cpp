@@ -37,6 +37,8 @@
 #include <hwy/contrib/math/math-inl.h>
 #include <hwy/highway.h>
 
+#include "kernels/cpu/flash_exp-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels {
 namespace HWY_NAMESPACE {
@@ -54,28 +56,7 @@ constexpr int kKeys = 6, kDims = 6, kVecs = 2;  // 12 accumulators of 16 ymm/xmm
 constexpr int kKeys = 4, kDims = 4, kVecs = 2;
 #endif
 
-constexpr float kLog2e = 1.4426950408889634f;
 constexpr int64_t kW = kAttnTileRows;  // row stride of the Qᵀ, Sᵀ and Oᵀ tiles (lanes = query rows)
-
-// e^x = 2^(x·log2 e): a degree-6 fit of 2^f on [-0.5, 0.5] (rel. error 3e-9 before rounding) times
-// 2^round. Results below 2^-126 (including x = -inf) are exactly 0; NaN stays NaN (Max keeps its
-// second operand's NaN on x86).
-HWY_INLINE VF FastExp(DF df, VF x_nat) {
-  const hn::RebindToSigned<DF> di;
-  const VF x = hn::Mul(x_nat, hn::Set(df, kLog2e));
-  const VF xc = hn::Max(hn::Set(df, -126.0f), x);  // callers pass x <= ~0: no upper clamp
-  const VF n = hn::Round(xc);
-  const VF f = hn::Sub(xc, n);
-  VF r = hn::Set(df, 1.546973197708044e-4f);
-  r = hn::MulAdd(r, f, hn::Set(df, 1.3400432165303034e-3f));
-  r = hn::MulAdd(r, f, hn::Set(df, 9.61802560294306e-3f));
-  r = hn::MulAdd(r, f, hn::Set(df, 5.550327214209352e-2f));
-  r = hn::MulAdd(r, f, hn::Set(df, 0.24022651213595234f));
-  r = hn::MulAdd(r, f, hn::Set(df, 0.6931472067106207f));
-  r = hn::MulAdd(r, f, hn::Set(df, 0.9999999999595485f));
-  const auto bits = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)));
-  return hn::IfThenZeroElse(hn::Lt(x, hn::Set(df, -126.0f)), hn::Mul(r, hn::BitCast(df, bits)));
-}
 
 // Per-thread scratch, allocated once per call and thread. Row-indexed arrays are kW long and
 // vector-aligned; rows past the item's end are padding (zero Q, empty band).

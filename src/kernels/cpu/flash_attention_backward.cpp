@@ -37,6 +37,8 @@
 #include <hwy/contrib/math/math-inl.h>
 #include <hwy/highway.h>
 
+#include "kernels/cpu/flash_exp-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels {
 namespace HWY_NAMESPACE {
@@ -56,25 +58,6 @@ constexpr int kRows = 4, kVecs = 2;
 
 constexpr int64_t kLd = kAttnBwdTileKeys;  // row stride of the score tiles and of Kᵀ / Vᵀ
 constexpr int64_t kBr = kAttnBwdTileRows;
-constexpr float kLog2e = 1.4426950408889634f;
-
-// e^x as 2^(x·log2 e), the forward's polynomial (rel. error 3e-9); below 2^-126 (and -inf) exactly 0.
-HWY_INLINE VF FastExp(DF df, VF x_nat) {
-  const hn::RebindToSigned<DF> di;
-  const VF x = hn::Mul(x_nat, hn::Set(df, kLog2e));
-  const VF xc = hn::Min(hn::Max(hn::Set(df, -126.0f), x), hn::Set(df, 127.0f));
-  const VF n = hn::Round(xc);
-  const VF f = hn::Sub(xc, n);
-  VF r = hn::Set(df, 1.546973197708044e-4f);
-  r = hn::MulAdd(r, f, hn::Set(df, 1.3400432165303034e-3f));
-  r = hn::MulAdd(r, f, hn::Set(df, 9.61802560294306e-3f));
-  r = hn::MulAdd(r, f, hn::Set(df, 5.550327214209352e-2f));
-  r = hn::MulAdd(r, f, hn::Set(df, 0.24022651213595234f));
-  r = hn::MulAdd(r, f, hn::Set(df, 0.6931472067106207f));
-  r = hn::MulAdd(r, f, hn::Set(df, 0.9999999999595485f));
-  const auto bits = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)));
-  return hn::IfThenZeroElse(hn::Lt(x, hn::Set(df, -126.0f)), hn::Mul(r, hn::BitCast(df, bits)));
-}
 
 int64_t Lanes() { return static_cast<int64_t>(hn::Lanes(DF())); }
 int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
