@@ -34,7 +34,6 @@ void Chunked(int64_t n, const F& body) {
 
 // Stores bf16(v) at y (one vector's worth), bit-identical to attn::f32_to_bf16.
 HWY_INLINE void StoreBf16(VF v, uint16_t* y) {
-  const DF d;
   const hn::RebindToUnsigned<DF> du;
   const hn::RebindToSigned<DF> di;
   const hn::Rebind<uint16_t, DF> d16;
