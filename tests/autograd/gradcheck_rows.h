@@ -6,6 +6,7 @@
 #include <attn/attention.h>
 #include <attn/gradcheck.h>
 #include <attn/loss.h>
+#include <attn/nn/layers.h>
 #include <attn/ops.h>
 #include <attn/rng.h>
 #include <attn/tensor.h>
@@ -123,6 +124,12 @@ inline std::vector<GradRow> grad_rows() {
       {"where", "where with broadcast b",
        [](V x) { return where(Tensor::from_vector_i64({1, 0, 0, 1, 1, 0}, {2, 3}), x[0], x[1]); },
        {randn({2, 3}, 81), randn({3}, 82)}},
+      {"dropout", "dropout p 0.4 (same draws each call)",
+       [](V x) {
+         Rng rng(21);
+         return dropout(x[0], 0.4f, rng);
+       },
+       {randn({3, 50}, 97)}},
       {"masked_fill", "masked_fill -inf then exp",
        [](V x) { return exp(masked_fill(x[0], Tensor::from_vector_i64({0, 1, 0}, {3}), -INFINITY)); },
        {randn({2, 3}, 83)}},
