@@ -47,6 +47,11 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
+// File-local (anonymous namespace): the forward kernel, compiled into the same per-target namespace,
+// has its own Workspace, Lanes, RoundUp, ...; as inline definitions with external linkage they would
+// break the one-definition rule, and the linker would keep one of each (it did in the asan preset).
+namespace {
+
 // Register blocking: kRows output rows x kVecs vectors (as the forward).
 #if HWY_MAX_BYTES >= 64
 constexpr int kRows = 6, kVecs = 4;  // 24 accumulators of 32 zmm
@@ -490,6 +495,8 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
     }
   }
 }
+
+}  // namespace
 
 void BackwardImpl(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
