@@ -22,8 +22,8 @@ build: deps
 
 demo: build
 	$(BUILD)/tools/attn/attn demo-text --out out/demo/text.txt
-	OMP_WAIT_POLICY=PASSIVE $(BUILD)/tools/attn/attn train --data out/demo/text.txt --config nanogpt-cpu --steps 400 \
-		--warmup 40 --lr 2e-3 --min-lr 2e-4 --eval-interval 100 --max-seconds 60 --out out/demo --overwrite
+	OMP_WAIT_POLICY=PASSIVE $(BUILD)/tools/attn/attn train --data out/demo/text.txt --config nanogpt-cpu --steps 1500 \
+		--warmup 100 --lr 2e-3 --min-lr 2e-4 --eval-interval 250 --max-seconds 60 --out out/demo --overwrite
 	OMP_WAIT_POLICY=PASSIVE $(BUILD)/tools/attn/attn generate --checkpoint out/demo --prompt "ALICE:" --max-tokens 300 \
 		--temperature 0.8 --top-k 10 --seed 1
 	@echo "loss curve: out/demo/loss.png; the attention showcase: $(BUILD)/tools/attn/attn attention --demo --out out/attention"
