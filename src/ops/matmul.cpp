@@ -197,13 +197,14 @@ static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& b) {
   autograd::record("linear", {x, w, b}, {&y}, [xb, wb, x_shape = x.shape()](const Grads& g, const Needs& n) {
     const int64_t rows = xb.size(0), in = xb.size(1), out = wb.size(0);
     const Tensor g2 = g[0].reshape({rows, out}).contiguous();
-    Tensor gb = Tensor::empty({rows, out}, DType::kBF16);
     Grads r(3);
+    Tensor gb;
     if (n[2]) {  // the bias gradient (column sums of g) in the same pass as the rounding
+      gb = Tensor::empty({rows, out}, DType::kBF16);
       r[2] = Tensor::empty({out});
       kernels::f32_to_bf16_colsum(fptr(g2), static_cast<uint16_t*>(gb.raw_data()), fptr_mut(r[2]), rows, out);
     } else {
-      kernels::f32_to_bf16(fptr(g2), static_cast<uint16_t*>(gb.raw_data()), rows * out);
+      gb = to_bf16_matrix(g2, rows, out);
     }
     if (n[0]) {
       r[0] = Tensor::empty(x_shape);
