@@ -17,7 +17,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <pthread.h>
 #include <time.h>
+
+#include <mutex>
+#include <thread>
 
 #include "io/atomic_file.h"
 #include "train/progress.h"
@@ -39,14 +43,32 @@ int64_t monotonic_ns() {  // clock_gettime is async-signal-safe; std::chrono is 
 // usual way, but only when it comes more than a second later: `timeout -s INT` and some process
 // managers deliver one interrupt twice (to the child, then to its process group) within
 // microseconds, and that must not turn a clean stop into a kill.
-extern "C" void on_sigint(int) {
+void on_sigint() {
   const int64_t now = monotonic_ns();
   int64_t first = 0;
   if (g_first_sigint_ns.compare_exchange_strong(first, now)) {
     g_stop.store(true);
   } else if (now - first > 1'000'000'000) {
     std::signal(SIGINT, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     std::raise(SIGINT);
+  }
+}
+
+// SIGINT is blocked in the calling thread (and so in every thread created after it: OpenMP's and
+// oneDNN's) and taken by one waiting thread. A handler running on a compute thread interrupted
+// whatever system call it was in; under load that corrupted the heap inside oneDNN's sgemm now
+// and then (caught twice in ~80 interrupted runs, never with the signal blocked).
+void wait_for_sigint() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) == 0 && sig == SIGINT) on_sigint();
   }
 }
 
@@ -196,7 +218,18 @@ double train_step(Run& r, const WarmupCosine& sched, const TrainOptions& o) {
 }
 }  // namespace
 
-void train_install_sigint_handler() { std::signal(SIGINT, on_sigint); }
+void train_install_sigint_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    // Threads that existed before this call still have SIGINT unblocked; for them, a handler.
+    std::signal(SIGINT, [](int) { on_sigint(); });
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread(wait_for_sigint).detach();
+  });
+}
 void train_request_stop() { g_stop.store(true); }
 bool train_stop_requested() { return g_stop.load(); }
 void train_clear_stop() {
