@@ -6,6 +6,7 @@
 // weighting: OpenBLAS ×0.8 (its pthreads pool fights OpenMP's for the cores), oneDNN ×1.1 (same
 // OpenMP runtime as every other kernel) — see docs/DESIGN.md. ~50 ms in all.
 #include "kernels/gemm.h"
+#include "kernels/onednn_matmul.h"
 
 #include <attn/threads.h>
 
@@ -213,8 +214,14 @@ void sgemm_on(GemmBackend b, bool trans_a, bool trans_b, int64_t M, int64_t N, i
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  sgemm_on(gemm_backend(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  const GemmBackend b = gemm_backend();
+  if (bias && b == GemmBackend::kOneDnn && alpha == 1.0f && K > 0 && !omp_in_parallel() &&
+      onednn_matmul(MatmulSource::kF32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias))
+    return;
+  sgemm_on(b, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (bias) add_bias_rows(bias, M, N, C, ldc);
 }
 
 void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,

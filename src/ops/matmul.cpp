@@ -121,19 +121,20 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor y = Tensor::empty(out_shape);
   if (y.numel() == 0) return y;
   float* yp = fptr_mut(y);
-  if (b.defined()) {  // y starts as the bias rows; the GEMM adds with beta = 1
-    const Tensor bc = b.contiguous();
+  const Tensor bc = b.defined() ? b.contiguous() : Tensor();
+  if (in == 0) {  // no products: y is the bias rows (or zeros)
     parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(out, 1)), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) std::memcpy(yp + r * out, fptr(bc), sizeof(float) * out);
+      for (int64_t r = r0; r < r1; ++r) {
+        if (bc.defined()) std::memcpy(yp + r * out, fptr(bc), sizeof(float) * out);
+        else std::memset(yp + r * out, 0, sizeof(float) * out);
+      }
     });
-  }
-  const float beta = b.defined() ? 1.0f : 0.0f;
-  if (in == 0) {
-    if (!b.defined()) std::memset(yp, 0, sizeof(float) * y.numel());
     return y;
   }
+  // The bias goes to the GEMM, which fuses it (oneDNN) or adds it after.
   const GemmOperand gx = gemm_operand(x.reshape({rows, in})), gw = gemm_operand(w.transpose(0, 1));
-  kernels::sgemm(gx.trans, gw.trans, rows, out, in, 1.0f, gx.p, gx.ld, gw.p, gw.ld, beta, yp, out);
+  kernels::sgemm(gx.trans, gw.trans, rows, out, in, 1.0f, gx.p, gx.ld, gw.p, gw.ld, 0.0f, yp, out,
+                 bc.defined() ? fptr(bc) : nullptr);
   return y;
 }
 

@@ -56,6 +56,43 @@ TEST(Gemm, EveryBackendMatchesReference) {
   }
 }
 
+// sgemm with a bias row: fused into oneDNN's matmul primitive (alpha 1) or added after the GEMM.
+// check_case compares with the reference without the bias, so the bias is taken off again (exact
+// up to one rounding, far inside the tolerance).
+TEST(Gemm, BiasRowOnEveryBackend) {
+  const GemmBackend saved = gemm_backend();
+  for (GemmBackend b : available_gemm_backends()) {
+    SCOPED_TRACE(gemm_backend_name(b));
+    set_gemm_backend(b);
+    for (const auto& c : kCases)
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          const auto bias = random_floats(c.N, -1, 1, 4);
+          check_case(c, ta, tb, [&](const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+            sgemm(ta, tb, c.M, c.N, c.K, c.alpha, A, lda, B, ldb, c.beta, C, ldc, bias.data());
+            for (int64_t m = 0; m < c.M; ++m)
+              for (int64_t n = 0; n < c.N; ++n) C[m * ldc + n] -= bias[n];
+          });
+        }
+  }
+  set_gemm_backend(saved);
+}
+
+// The training step's fused-bias products give the same bits on 1 and 2 threads (the trainer's
+// thread-count invariance rests on it); fc2's shape at a small row count.
+TEST(Gemm, BiasProductSameBitsOnOneAndTwoThreads) {
+  const int saved = num_threads();
+  const int64_t M = 256, N = 384, K = 1536;
+  const auto A = random_floats(M * K, -1, 1, 1), B = random_floats(N * K, -1, 1, 2), bias = random_floats(N, -1, 1, 3);
+  std::vector<float> one(M * N), two(M * N);
+  set_num_threads(1);
+  sgemm(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, one.data(), N, bias.data());
+  set_num_threads(2);
+  sgemm(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, two.data(), N, bias.data());
+  set_num_threads(saved);
+  EXPECT_EQ(one, two);
+}
+
 TEST(Gemm, FallbackOnEveryTargetAndThreadCount) {
   const int saved = num_threads();
   for_each_target([] {
