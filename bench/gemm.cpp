@@ -83,8 +83,9 @@ void table_sizes(const Args& a) {
 }
 
 // The three products of each linear layer of a training step, called as linear() calls them
-// (row-major, weights [out,in]): y = x·wᵀ (NT), dx = g·w (NN), dw = gᵀ·x (TN). Shapes: nanoGPT's
-// 6/6/384 model at batch 8 × block 256 (rows 2048). f32 on the chosen backend, and bf16.
+// (row-major, weights [out,in]): y = x·wᵀ + b (NT, bias fused), dx = g·w (NN), dw = gᵀ·x (TN).
+// Shapes: nanoGPT's 6/6/384 model at batch 8 × block 256 (rows 2048). f32 on the chosen backend,
+// and bf16.
 void table_training(const Args& a) {
   struct Lin {
     const char* what;
@@ -99,7 +100,7 @@ void table_training(const Args& a) {
               "dw bf16");
   for (const Lin& l : lins) {
     std::vector<float> x(R * l.in, 0.5f), w(l.out * l.in, 0.25f), g(R * l.out, 0.125f), y(R * l.out),
-        dx(R * l.in), dw(l.out * l.in);
+        dx(R * l.in), dw(l.out * l.in), bias(l.out, 0.5f);
     std::vector<uint16_t> xb(x.size(), 0x3f00), wb(w.size(), 0x3e80), gb(g.size(), 0x3e00);
     const double flop = 2.0 * R * l.in * l.out;
     auto gf = [&](const auto& fn) { return flop / (best_ms(a.seconds, fn) * 1e6); };
@@ -107,11 +108,14 @@ void table_training(const Args& a) {
     const float* W = w.data();
     const float* G = g.data();
     std::printf("%-16s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", l.what,
-                gf([&] { sgemm(false, true, R, l.out, l.in, 1.0f, X, l.in, W, l.in, 0.0f, y.data(), l.out); }),
+                gf([&] {
+                  sgemm(false, true, R, l.out, l.in, 1.0f, X, l.in, W, l.in, 0.0f, y.data(), l.out, bias.data());
+                }),
                 gf([&] { sgemm(false, false, R, l.in, l.out, 1.0f, G, l.out, W, l.in, 0.0f, dx.data(), l.in); }),
                 gf([&] { sgemm(true, false, l.out, l.in, R, 1.0f, G, l.out, X, l.in, 0.0f, dw.data(), l.in); }),
                 gf([&] {
-                  gemm_bf16(false, true, R, l.out, l.in, 1.0f, xb.data(), l.in, wb.data(), l.in, 0.0f, y.data(), l.out);
+                  gemm_bf16(false, true, R, l.out, l.in, 1.0f, xb.data(), l.in, wb.data(), l.in, 0.0f, y.data(), l.out,
+                            bias.data());
                 }),
                 gf([&] {
                   gemm_bf16(false, false, R, l.in, l.out, 1.0f, gb.data(), l.out, wb.data(), l.in, 0.0f, dx.data(),
