@@ -1,29 +1,23 @@
 // nn/small_ops.cpp — element-level helpers that attn/ops.h does not have (yet): dropout and the
 // key-lengths mask. They live here, as ops (Tensor in, fresh Tensor out), so that no module loops
-// over elements; they move to ops/ when the kernels layer grows `dropout` and a comparison op.
+// over elements; dropout's element work is kernels::dropout_apply (SIMD Philox, kernels/dropout.h).
 #include <attn/autograd.h>
 #include <attn/nn/attention.h>
 #include <attn/nn/layers.h>
 #include <attn/ops.h>
 #include <attn/threads.h>
 
+#include "kernels/dropout.h"
+
 namespace attn {
 
 namespace {
-// y = x·mask/(1-p) with element i kept iff Philox(seed, first + i) >= p: the forward and the
+// y = x·mask/(1-p) with the draws of counters [first, first + dropout_blocks(n)): the forward and the
 // backward (dx = g·mask/(1-p)) draw the same numbers, so no mask is stored.
 Tensor apply_dropout(const Tensor& x, float p, uint64_t seed, uint64_t first) {
   const Tensor src = x.contiguous();
   Tensor out = Tensor::empty(x.shape());
-  const float* in = src.data<float>();
-  float* o = out.data<float>();
-  const float scale = 1.0f / (1.0f - p);
-  parallel_for(x.numel(), 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float u = uint_to_unit_float(philox4x32(seed, 0, first + static_cast<uint64_t>(i))[0]);
-      o[i] = u >= p ? in[i] * scale : 0.0f;
-    }
-  });
+  kernels::dropout_apply(src.data<float>(), out.data<float>(), x.numel(), p, seed, first);
   return out;
 }
 }  // namespace
@@ -32,7 +26,7 @@ Tensor dropout(const Tensor& x, float p, Rng& rng) {
   ATTN_CHECK(p >= 0.0f && p < 1.0f, ValueError, "dropout: p must be in [0, 1), got {}", p);
   ATTN_CHECK(x.dtype() == DType::kF32, ShapeError, "dropout: x must be f32, got {}", x.str());
   if (p == 0.0f) return x;
-  const uint64_t seed = rng.state().seed, first = rng.reserve(static_cast<uint64_t>(x.numel()));
+  const uint64_t seed = rng.state().seed, first = rng.reserve(kernels::dropout_blocks(x.numel()));
   Tensor y = apply_dropout(x, p, seed, first);
   if (!autograd::needs_grad({&x})) return y;
   autograd::record("dropout", {x}, {&y},
