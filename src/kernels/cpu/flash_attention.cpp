@@ -38,6 +38,7 @@
 #include <hwy/highway.h>
 
 #include "kernels/cpu/flash_exp-inl.h"
+#include "kernels/cpu/philox-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels {
@@ -321,10 +322,13 @@ void ForwardTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_
   float* st = ws.st.get();
   const bool have_max = ScoreTile(p, ws, it, kb, nk, full, st);
   SoftmaxTile(st, nk, it.lanes, have_max, ws);
-  if (p.dropout_p > 0.0f)
-    for (int64_t j = 0; j < nk; ++j)
-      for (int64_t r = 0; r < it.rows; ++r)
-        if (st[j * kW + r] != 0.0f) st[j * kW + r] *= attention_dropout_scale(p, it.b, it.h, it.t0 + r, kb + j);
+  if (p.dropout_p > 0.0f) {  // P ∘= Z, row by row (Z from cpu/philox-inl.h, the backward's draws)
+    HWY_ALIGN float z[kAttnTileCols];
+    for (int64_t r = 0; r < it.rows; ++r) {
+      AttentionDropoutRow(p, it.b, it.h, it.t0 + r, kb, nk, z);
+      for (int64_t j = 0; j < nk; ++j) st[j * kW + r] *= z[j];
+    }
+  }
   const bool safe = (!full || p.mask != nullptr) && !ValuesFinite(p, it, kb, nk);
   if (safe) {
     PvRun<kDims, true>(p, it, kb, nk, 0, st, ws.alpha, ws.ot.get());

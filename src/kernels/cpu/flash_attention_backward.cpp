@@ -38,6 +38,7 @@
 #include <hwy/highway.h>
 
 #include "kernels/cpu/flash_exp-inl.h"
+#include "kernels/cpu/philox-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels {
@@ -256,18 +257,6 @@ void LogitTerms(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64
   }
 }
 
-// Dropout multipliers of row i for keys kb..kb+nk: attention_dropout_scale's decision, drawing one
-// Philox block per 4 consecutive keys instead of one per key.
-void DropoutRow(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t kb, int64_t nk, float* z) {
-  const uint64_t base = static_cast<uint64_t>(((b * p.H + h) * p.T + i) * p.S + kb);
-  const float keep = 1.0f / (1.0f - p.dropout_p);
-  for (int64_t c = 0; c < nk;) {
-    const uint64_t idx = base + static_cast<uint64_t>(c);
-    const auto words = philox4x32(p.dropout_seed, p.dropout_offset, idx >> 2);
-    for (uint64_t w = idx & 3; w < 4 && c < nk; ++w, ++c) z[c] = uint_to_unit_float(words[w]) >= p.dropout_p ? keep : 0.0f;
-  }
-}
-
 struct TileCtx {
   int64_t b, h, hk, i0, kb, nk, ncp;
   bool k_finite;
@@ -297,7 +286,7 @@ void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, in
   // Dropout: dP ∘= Z, then dS (from the undropped P), then P ∘= Z for dV. (Z·dP, not a select:
   // where P = 0 dS is forced to 0 anyway.)
   HWY_ALIGN float z[kLd];
-  DropoutRow(p, t.b, t.h, t.i0 + r, t.kb, t.nk, z);
+  AttentionDropoutRow(p, t.b, t.h, t.i0 + r, t.kb, t.nk, z);
   std::fill(z + t.nk, z + t.ncp, 0.0f);
   for (int64_t c = 0; c < t.ncp; c += Lanes()) {
     const VF zv = hn::Load(df, z + c), pv = hn::Load(df, sr + c);
