@@ -78,19 +78,24 @@ TEST(Gemm, BiasRowOnEveryBackend) {
   set_gemm_backend(saved);
 }
 
-// The training step's fused-bias products give the same bits on 1 and 2 threads (the trainer's
-// thread-count invariance rests on it); fc2's shape at a small row count.
+// The fused-bias products give the same bits on 1 and 2 threads (the trainer's thread-count
+// invariance rests on it): fc2's shape, a single row (generation), a tall-skinny one, a long K.
 TEST(Gemm, BiasProductSameBitsOnOneAndTwoThreads) {
   const int saved = num_threads();
-  const int64_t M = 256, N = 384, K = 1536;
-  const auto A = random_floats(M * K, -1, 1, 1), B = random_floats(N * K, -1, 1, 2), bias = random_floats(N, -1, 1, 3);
-  std::vector<float> one(M * N), two(M * N);
-  set_num_threads(1);
-  sgemm(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, one.data(), N, bias.data());
-  set_num_threads(2);
-  sgemm(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, two.data(), N, bias.data());
+  struct Shape {
+    int64_t M, N, K;
+  };
+  for (const Shape& s : {Shape{256, 384, 1536}, Shape{1, 384, 1536}, Shape{7, 65, 384}, Shape{64, 32, 8192}}) {
+    const auto A = random_floats(s.M * s.K, -1, 1, 1), B = random_floats(s.N * s.K, -1, 1, 2);
+    const auto bias = random_floats(s.N, -1, 1, 3);
+    std::vector<float> one(s.M * s.N), two(s.M * s.N);
+    set_num_threads(1);
+    sgemm(false, true, s.M, s.N, s.K, 1.0f, A.data(), s.K, B.data(), s.K, 0.0f, one.data(), s.N, bias.data());
+    set_num_threads(2);
+    sgemm(false, true, s.M, s.N, s.K, 1.0f, A.data(), s.K, B.data(), s.K, 0.0f, two.data(), s.N, bias.data());
+    EXPECT_EQ(one, two) << s.M << "x" << s.N << "x" << s.K;
+  }
   set_num_threads(saved);
-  EXPECT_EQ(one, two);
 }
 
 TEST(Gemm, FallbackOnEveryTargetAndThreadCount) {
