@@ -18,6 +18,9 @@ void f16_to_f32(const uint16_t* x, float* y, int64_t n);
 // linear's backward: the rounded output gradient and the bias gradient). The sum is the same for any
 // thread count.
 void f32_to_bf16_colsum(const float* x, uint16_t* y, float* colsum, int64_t rows, int64_t cols);
+// One chunk of it, single-threaded: y = bf16(x) for x [rows, cols], and acc[c] += x[r, c] row after
+// row in f32 (kernels that produce a gradient a chunk at a time round and sum it with this).
+void f32_to_bf16_accumulate_rows(const float* x, uint16_t* y, float* acc, int64_t rows, int64_t cols);
 
 namespace ref {
 void f32_to_bf16_colsum(const float* x, uint16_t* y, double* colsum, int64_t rows, int64_t cols);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/convert.h"
+#include "kernels/colsum_chunks.h"
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 
@@ -55,39 +56,24 @@ void F32ToBf16Impl(const float* x, uint16_t* y, int64_t n) {
   });
 }
 
-// y = bf16(x) and colsum = Σ_rows x for x [rows, cols]: one read of x. Each chunk of kColsumRows rows
-// sums into its own f32 partial row (row order); the partials are added in chunk order in double, so
-// the result does not depend on the thread count.
-constexpr int64_t kColsumRows = 64;
-
-void F32ToBf16ColsumImpl(const float* x, uint16_t* y, float* colsum, int64_t rows, int64_t cols) {
-  const int64_t chunks = (rows + kColsumRows - 1) / kColsumRows;
-  std::vector<float> partial(static_cast<size_t>(chunks * cols), 0.0f);
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * cols >= 4 * kChunk)
-  for (int64_t ch = 0; ch < chunks; ++ch) {
-    const DF d;
-    const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-    float* acc = partial.data() + ch * cols;
-    for (int64_t r = ch * kColsumRows; r < std::min(rows, (ch + 1) * kColsumRows); ++r) {
-      const float* xr = x + r * cols;
-      uint16_t* yr = y + r * cols;
-      int64_t c = 0;
-      for (; c + N <= cols; c += N) {
-        const VF v = hn::LoadU(d, xr + c);
-        StoreBf16(v, yr + c);
-        hn::StoreU(hn::Add(hn::LoadU(d, acc + c), v), d, acc + c);
-      }
-      for (; c < cols; ++c) {
-        yr[c] = attn::f32_to_bf16(xr[c]);
-        acc[c] += xr[c];
-      }
+// Rows [rows, cols]: y = bf16(x), and acc[c] += x[r, c] row after row in f32 (one chunk of
+// f32_to_bf16_colsum; single-threaded).
+void F32ToBf16AccumulateRowsImpl(const float* x, uint16_t* y, float* acc, int64_t rows, int64_t cols) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    uint16_t* yr = y + r * cols;
+    int64_t c = 0;
+    for (; c + N <= cols; c += N) {
+      const VF v = hn::LoadU(d, xr + c);
+      StoreBf16(v, yr + c);
+      hn::StoreU(hn::Add(hn::LoadU(d, acc + c), v), d, acc + c);
     }
-  }
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (chunks * cols >= 4 * kChunk)
-  for (int64_t c = 0; c < cols; ++c) {
-    double s = 0;
-    for (int64_t ch = 0; ch < chunks; ++ch) s += partial[static_cast<size_t>(ch * cols + c)];
-    colsum[c] = static_cast<float>(s);
+    for (; c < cols; ++c) {
+      yr[c] = attn::f32_to_bf16(xr[c]);
+      acc[c] += xr[c];
+    }
   }
 }
 
@@ -142,7 +128,7 @@ HWY_AFTER_NAMESPACE();
 namespace attn::kernels {
 HWY_EXPORT(F32ToBf16Impl);
 HWY_EXPORT(Bf16ToF32Impl);
-HWY_EXPORT(F32ToBf16ColsumImpl);
+HWY_EXPORT(F32ToBf16AccumulateRowsImpl);
 HWY_EXPORT(F32ToF16Impl);
 HWY_EXPORT(F16ToF32Impl);
 
@@ -150,9 +136,14 @@ void f32_to_bf16(const float* x, uint16_t* y, int64_t n) {
   select_cpu_target();
   HWY_DYNAMIC_DISPATCH(F32ToBf16Impl)(x, y, n);
 }
-void f32_to_bf16_colsum(const float* x, uint16_t* y, float* colsum, int64_t rows, int64_t cols) {
+void f32_to_bf16_accumulate_rows(const float* x, uint16_t* y, float* acc, int64_t rows, int64_t cols) {
   select_cpu_target();
-  HWY_DYNAMIC_DISPATCH(F32ToBf16ColsumImpl)(x, y, colsum, rows, cols);
+  HWY_DYNAMIC_DISPATCH(F32ToBf16AccumulateRowsImpl)(x, y, acc, rows, cols);
+}
+void f32_to_bf16_colsum(const float* x, uint16_t* y, float* colsum, int64_t rows, int64_t cols) {
+  bf16_colsum_by_chunks(rows, cols, colsum, [&](int64_t r0, int64_t r1, float* acc) {
+    f32_to_bf16_accumulate_rows(x + r0 * cols, y + r0 * cols, acc, r1 - r0, cols);
+  });
 }
 void bf16_to_f32(const uint16_t* x, float* y, int64_t n) {
   select_cpu_target();

@@ -1,0 +1,44 @@
+// kernels/colsum_chunks.h — internal: the chunk structure of a thread-count-independent column sum,
+// shared by f32_to_bf16_colsum and the fused kernels that round a gradient to bf16 while summing its
+// columns (kernels/bf16_fused.h), so that all of them give the same bits.
+//
+//   bf16_colsum_by_chunks(rows, cols, colsum, [&](int64_t r0, int64_t r1, float* acc) {
+//     ...  // write rows [r0, r1) of the output and add each row into acc[cols], in row order
+//   });
+//
+// Rows go in chunks of kBf16ColsumChunkRows; each chunk sums into its own f32 partial row (rows in
+// order), and the partials are added in chunk order in double. The chunks run in parallel.
+#pragma once
+
+#include <attn/threads.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace attn::kernels {
+
+inline constexpr int64_t kBf16ColsumChunkRows = 64;
+
+template <class ChunkFn>
+void bf16_colsum_by_chunks(int64_t rows, int64_t cols, float* colsum, const ChunkFn& chunk_fn) {
+  if (rows <= 0 || cols <= 0) {
+    for (int64_t c = 0; c < cols; ++c) colsum[c] = 0.0f;
+    return;
+  }
+  const int64_t chunks = (rows + kBf16ColsumChunkRows - 1) / kBf16ColsumChunkRows;
+  std::vector<float> partial(static_cast<size_t>(chunks * cols), 0.0f);
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (chunks > 1 && rows * cols >= 65536)
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    const int64_t r0 = ch * kBf16ColsumChunkRows;
+    chunk_fn(r0, std::min(rows, r0 + kBf16ColsumChunkRows), partial.data() + ch * cols);
+  }
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (chunks * cols >= 65536)
+  for (int64_t c = 0; c < cols; ++c) {
+    double s = 0;
+    for (int64_t ch = 0; ch < chunks; ++ch) s += partial[static_cast<size_t>(ch * cols + c)];
+    colsum[c] = static_cast<float>(s);
+  }
+}
+
+}  // namespace attn::kernels
