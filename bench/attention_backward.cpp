@@ -4,6 +4,8 @@
 //   build/bench/bench_attention_backward                     # B=1, H=8, D=64, T=S=1024..4096, causal and not
 //   build/bench/bench_attention_backward --threads 1 --t 4096 --h 4
 //   OMP_WAIT_POLICY=ACTIVE build/bench/bench_attention_backward   # runs PASSIVE unless told otherwise
+//   build/bench/bench_attention_backward --t 256 --h 48 --bf16     # + a bf16-product row under each
+//                                                                  # (MatmulPrecisionScope kBF16)
 //
 // GFLOP/s counts the backward's five T x S products, 10·B·H·T·S·D (2.5x the forward's 4·B·H·T·S·D;
 // half for causal: useful FLOPs only; the recomputed QKᵀ is one of the five). The forward on the
@@ -14,6 +16,7 @@
 // through /proc/self/clear_refs; includes dq, dk, dv themselves).
 #include <attn/attention.h>
 #include <attn/attention_backward.h>
+#include <attn/ops.h>
 #include <attn/rng.h>
 #include <attn/threads.h>
 
@@ -24,6 +27,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -44,6 +48,7 @@ struct Args {
   std::vector<int64_t> ts = {1024, 2048, 4096};
   int64_t heads = 8, dim = 64;
   double min_seconds = 0.5;
+  bool bf16 = false;  // also time each row with bf16 products
 };
 
 std::vector<int64_t> parse_list(const std::string& s) {
@@ -63,6 +68,7 @@ Args parse_args(int argc, char** argv) {
     else if (s == "--h") a.heads = std::stoll(next());
     else if (s == "--d") a.dim = std::stoll(next());
     else if (s == "--min-seconds") a.min_seconds = std::stod(next());
+    else if (s == "--bf16") a.bf16 = true;
     else {
       std::fprintf(stderr, "unknown argument %s (see the header of bench/attention_backward.cpp)\n", s.c_str());
       std::exit(2);
@@ -137,8 +143,12 @@ Tensor randn(const Shape& s, uint64_t seed) {
   return t;
 }
 
-// One row of the table: forward and backward times at T = S.
-void bench_row(const Args& a, int64_t T, bool causal, std::pair<double, double> gemm) {
+// One row of the table: forward and backward times at T = S, with bf16 products when bf16 (then also
+// the speed-up over `f32`, the f32 row's {fwd, bwd} times). Returns {fwd, bwd} ms.
+std::pair<double, double> bench_row(const Args& a, int64_t T, bool causal, std::pair<double, double> gemm, bool bf16,
+                                    std::pair<double, double> f32) {
+  std::optional<MatmulPrecisionScope> scope;
+  if (bf16) scope.emplace(MatmulPrecision::kBF16);
   const int64_t H = a.heads, D = a.dim;
   const Tensor q = randn({1, H, T, D}, 1), k = randn({1, H, T, D}, 2), v = randn({1, H, T, D}, 3);
   const Tensor dout = randn({1, H, T, D}, 4);
@@ -152,10 +162,13 @@ void bench_row(const Args& a, int64_t T, bool causal, std::pair<double, double> 
   const Timing bwd = best_time([&] { attention_backward(q, k, v, r.out, r.lse, dout, opts); }, a.min_seconds);
   const double useful = 10.0 * H * T * T * D * (causal ? 0.5 : 1.0);
   const double wall = gflops_of(useful, bwd.ms), cpu = gflops_of(useful, bwd.cpu_ms);
-  std::printf("%4ld %-6s %5ld | %9.2f %9.2f %6.2fx | %8.1f %6.1f%% | %8.1f %6.1f%% | %6.1f\n", (long)D,
-              causal ? "causal" : "full", (long)T, fwd.ms, bwd.ms, bwd.ms / fwd.ms, wall, 100.0 * wall / gemm.first,
-              cpu, 100.0 * cpu / gemm.second, extra_mib);
+  std::printf("%4ld %-6s %-4s %5ld | %9.2f %9.2f %6.2fx | %8.1f %6.1f%% | %8.1f %6.1f%% | %6.1f", (long)D,
+              causal ? "causal" : "full", bf16 ? "bf16" : "f32", (long)T, fwd.ms, bwd.ms, bwd.ms / fwd.ms, wall,
+              100.0 * wall / gemm.first, cpu, 100.0 * cpu / gemm.second, extra_mib);
+  if (bf16) std::printf(" | %5.2fx %5.2fx", f32.first / fwd.ms, f32.second / bwd.ms);
+  std::printf("\n");
   std::fflush(stdout);
+  return {fwd.ms, bwd.ms};
 }
 
 }  // namespace
@@ -176,12 +189,16 @@ int main(int argc, char** argv) {
               std::getenv("OMP_WAIT_POLICY"));
   std::printf("sgemm peak (%s): %.1f GFLOP/s wall, %.1f GFLOP per CPU-second\n", gemm_name.c_str(), gemm.first,
               gemm.second);
-  std::printf("B=1 H=%ld fp32; backward GFLOP/s = 10·B·H·T·S·D (half for causal); target >= 110 at T=4096, D=64\n\n",
+  std::printf("B=1 H=%ld fp32 (and bf16 products with --bf16); backward GFLOP/s = 10·B·H·T·S·D (half for causal); target >= 110 at T=4096, D=64\n\n",
               (long)a.heads);
-  std::printf("%4s %-6s %5s | %9s %9s %7s | %8s %7s | %8s %7s | %6s\n", "D", "mask", "T", "fwd ms", "bwd ms",
-              "bwd/fwd", "wall GF/s", "%sgemm", "GF/cpu-s", "%sgemm", "xMiB");
+  std::printf("%4s %-6s %-4s %5s | %9s %9s %7s | %8s %7s | %8s %7s | %6s%s\n", "D", "mask", "prec", "T", "fwd ms",
+              "bwd ms", "bwd/fwd", "wall GF/s", "%sgemm", "GF/cpu-s", "%sgemm", "xMiB",
+              a.bf16 ? " | fwd, bwd speed-up over f32" : "");
   for (bool causal : {false, true})
-    for (int64_t T : a.ts) bench_row(a, T, causal, gemm);
+    for (int64_t T : a.ts) {
+      const auto f32 = bench_row(a, T, causal, gemm, false, {});
+      if (a.bf16) bench_row(a, T, causal, gemm, true, f32);
+    }
   const auto again = sgemm_peak(a.min_seconds, &gemm_name);
   std::printf("sgemm peak re-measured after the table: %.1f GFLOP/s wall, %.1f per CPU-second\n", again.first,
               again.second);

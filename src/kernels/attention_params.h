@@ -45,6 +45,9 @@ struct AttentionParams {
   float dropout_p = 0.0f;         // 0 = off
   uint64_t dropout_seed = 0;
   uint64_t dropout_offset = 0;
+  // bf16 products (MatmulPrecision::kBF16): kernels/cpu/flash_attention_bf16.h takes the call when
+  // in its scope; the f32 kernels ignore this.
+  bool bf16_products = false;
 };
 
 // True when a logit needs more than scale * <q,k> (softcap, ALiBi or an element mask).

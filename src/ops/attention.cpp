@@ -7,6 +7,7 @@
 #include <attn/attention_backward.h>
 #include <attn/autograd.h>
 #include <attn/error.h>
+#include <attn/ops.h>
 
 #include <cmath>
 #include <limits>
@@ -14,6 +15,7 @@
 #include "kernels/attention_params.h"
 #include "ops/attention_params.h"
 #include "kernels/cpu/flash_attention.h"
+#include "kernels/cpu/flash_attention_bf16.h"
 #include "kernels/ref/attention_ref.h"
 
 namespace attn {
@@ -38,12 +40,18 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   set_strides(p.o_stride, out);
   const bool grad = autograd::needs_grad({&q, &k, &v});  // the backward needs lse too
   Tensor lse = opts.return_lse || grad ? Tensor::empty({p.B, p.H, p.T}) : Tensor();
-  kernels::attention_forward_flash(p, out.data<float>(), lse.defined() ? lse.data<float>() : nullptr);
+  // bf16 products under MatmulPrecision::kBF16 when in the bf16 kernel's scope, else f32.
+  const MatmulPrecision precision = matmul_precision();
+  p.bf16_products = precision == MatmulPrecision::kBF16;
+  float* lse_ptr = lse.defined() ? lse.data<float>() : nullptr;
+  if (!kernels::attention_forward_flash_bf16(p, out.data<float>(), lse_ptr))
+    kernels::attention_forward_flash(p, out.data<float>(), lse_ptr);
   AttentionResult result{q.dtype() != DType::kF32 ? out.to(q.dtype()) : out, opts.return_lse ? lse : Tensor()};
   if (grad)  // attention backward (ops/attention_backward.cpp), from the f32 out and the lse
     autograd::record("attention", {q, k, v}, {&result.out},
-                     [q = q.detach(), k = k.detach(), v = v.detach(), out = out.detach(), lse, opts](
+                     [q = q.detach(), k = k.detach(), v = v.detach(), out = out.detach(), lse, opts, precision](
                          const std::vector<Tensor>& g, const std::vector<bool>&) {
+                       MatmulPrecisionScope scope(precision);  // the backward's kernel is the forward's
                        AttentionGrads d = attention_backward(q, k, v, out, lse, g[0], opts);
                        return std::vector<Tensor>{d.dq, d.dk, d.dv};
                      });

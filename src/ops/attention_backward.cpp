@@ -7,6 +7,7 @@
 // separate only because that file's helpers are private to it.
 #include <attn/attention_backward.h>
 #include <attn/error.h>
+#include <attn/ops.h>
 
 #include <cmath>
 #include <limits>
@@ -14,6 +15,7 @@
 
 #include "kernels/attention_params.h"
 #include "kernels/cpu/flash_attention_backward.h"
+#include "kernels/cpu/flash_attention_bf16.h"
 #include "kernels/ref/attention_ref_backward.h"
 #include "ops/attention_params.h"
 
@@ -54,8 +56,12 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   hold.lse = lse.contiguous();
   set_strides(p.o_stride, hold.out);  // out, dout and dq: contiguous [B,H,T,D]
   Tensor dq = Tensor::empty(q.shape()), dk = Tensor::empty(k.shape()), dv = Tensor::empty(k.shape());
-  kernels::attention_backward_flash(p, hold.out.data<float>(), hold.dout.data<float>(), hold.lse.data<float>(),
-                                    dq.data<float>(), dk.data<float>(), dv.data<float>());
+  // bf16 products under MatmulPrecision::kBF16 (as the forward, which must have run in the same
+  // precision: attention() records it for its backward), else f32.
+  p.bf16_products = matmul_precision() == MatmulPrecision::kBF16;
+  const float *o = hold.out.data<float>(), *g = hold.dout.data<float>(), *l = hold.lse.data<float>();
+  if (!kernels::attention_backward_flash_bf16(p, o, g, l, dq.data<float>(), dk.data<float>(), dv.data<float>()))
+    kernels::attention_backward_flash(p, o, g, l, dq.data<float>(), dk.data<float>(), dv.data<float>());
   if (q.dtype() != DType::kF32) dq = dq.to(q.dtype()), dk = dk.to(q.dtype()), dv = dv.to(q.dtype());
   return {std::move(dq), std::move(dk), std::move(dv)};
 }

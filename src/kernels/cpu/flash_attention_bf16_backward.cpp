@@ -1,0 +1,315 @@
+// kernels/cpu/flash_attention_bf16_backward.cpp — the FlashAttention-2-style backward with bf16
+// products (see flash_attention_bf16.h). The plan is the f32 backward's
+// (flash_attention_backward.cpp): work items (b, kv head, chunk of key tiles) own their dK/dV rows,
+// dQ goes into one partial per chunk, summed in chunk order — bit-identical for any thread count.
+//
+//   1. Pack K ([D/2, keys] for S, [keys/2, D] for dQ) and V ([D/2, keys] for dP) once (PackKv, the
+//      forward's packing: S is recomputed from the same bf16 K with the same micro-kernel, so it
+//      equals the forward's S bit for bit). delta_i = <dO_i, out_i> in f32; bands; chunk bounds.
+//   2. Per key tile of an item, per query head of the group, per block of up to kTile rows whose
+//      band meets the tile: pack Qs = bf16(scale·q) and dO as rows (pairs along D) and as row pairs
+//      (pairs across rows); per group of kRows rows:
+//        S = Qs·Kᵀ, dP = dO·Vᵀ (columns up to the group's last visible key);
+//        P = e^(S - lse) inside the band, 0 outside; dS = P ∘ (dP - delta), 0 where P = 0;
+//        P and dS rounded to bf16 as row pairs (for dV, dK) and dS as rows (for dQ);
+//      then dV += Pᵀ·dO, dK += dSᵀ·Qs (over the rows that see each 6 keys) and
+//      dQpart += dS·K (over the keys each 6 rows see).
+//   3. dK, dV of the tile written out; at the end dQ = scale · Σ_chunks dQpart.
+// All inputs K/V a query may see are finite (PackKv checks, else the caller falls back to f32), so
+// no product needs the f32 kernels' NaN guards; a NaN in dO reaches only the rows and keys that a
+// NaN in the f32 kernel's dO reaches, except through zero P: 0·NaN in dV (as there).
+#include <attn/threads.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/flash_attention_backward.h"
+#include "kernels/cpu/flash_attention_bf16.h"
+#include "kernels/cpu/flash_bf16-inl.h"
+
+namespace attn::kernels {
+namespace bf16 {
+namespace {
+
+constexpr float kNegInfF = -std::numeric_limits<float>::infinity();
+
+// <bf16(g), o> over D (D % 16 == 0) in f32: delta with the dO that dP = dO·Vᵀ sees, so that
+// dS = P (dP - delta) cancels as the exact Σ_j P dP would (halves the gradients' error).
+ATTN_BF16 float DotRoundedG(const float* g, const float* o, int64_t D) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t c = 0; c < D; c += 16) {
+    const __m512i gb = _mm512_slli_epi32(_mm512_cvtepu16_epi32(Cvt16(_mm512_loadu_ps(g + c))), 16);
+    acc = _mm512_fmadd_ps(_mm512_castsi512_ps(gb), _mm512_loadu_ps(o + c), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+// dst = scale · Σ_c part[c·stride + :D], in chunk order.
+ATTN_BF16 void ReduceRow(const float* part, int64_t stride, int64_t n_chunks, int64_t D, float scale, float* dst) {
+  for (int64_t d = 0; d < D; d += 16) {
+    __m512 acc = _mm512_loadu_ps(part + d);
+    for (int64_t c = 1; c < n_chunks; ++c) acc = _mm512_add_ps(acc, _mm512_loadu_ps(part + c * stride + d));
+    _mm512_storeu_ps(dst + d, _mm512_mul_ps(acc, _mm512_set1_ps(scale)));
+  }
+}
+
+// Per-thread scratch; bf16 buffers are u32 pairs (see the forward's FwdWorkspace).
+struct BwdWorkspace {
+  std::vector<uint32_t> qb, gb;   // [kTile, D/2]: Qs, dO rows
+  std::vector<uint32_t> qi, gi;   // [kTile/2, D]: Qs, dO row pairs interleaved
+  std::vector<float> s, dp;       // [kRows, kLd]: S -> P, dP -> dS of one row group
+  std::vector<uint32_t> pi, dsi;  // [kTile/2, kLd]: P, dS row pairs interleaved
+  std::vector<uint32_t> dsb;      // [kTile, kLd/2]: dS rows
+  std::vector<float> dk, dv;      // [kTile, D]: the tile's accumulators
+  float lse[kTile], delta[kTile];
+  int64_t lo[kTile], hi[kTile];  // bands relative to the tile, empty for fully masked rows
+  explicit BwdWorkspace(int64_t D)
+      : qb(kTile * D / 2), gb(kTile * D / 2), qi(kTile * D / 2), gi(kTile * D / 2), s(kRows * kLd), dp(kRows * kLd),
+        pi(kTile * kLd / 2), dsi(kTile * kLd / 2), dsb(kTile * kLd / 2), dk(kTile * D), dv(kTile * D) {}
+};
+
+// Shared state of one call (read-only while the items run, except the outputs).
+struct Plan {
+  const float* out;
+  const float* dout;
+  const float* lse;
+  float* dk;
+  float* dv;
+  PackedKv kv;
+  int64_t n_chunks = 1, n_tiles = 0;
+  std::vector<float> delta;           // [B,H,T]
+  std::vector<int64_t> lo, hi;        // [B,T]: structural key bands
+  std::vector<int64_t> bounds;        // [B, n_chunks + 1]: key-tile boundaries of the chunks
+  HostBuffer<float> dqp;              // [n_chunks, B*H*T, D]: dQ partials (unscaled), zeroed by the items
+};
+
+struct TileCtx {
+  int64_t b, h, hk, i0, kb, nk;
+  const uint32_t *kt, *vt, *kr;
+};
+
+ATTN_BF16 inline __mmask16 BandMask(int64_t c, int64_t lo, int64_t hi) {
+  const __m512i cols = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                        _mm512_set1_epi32(static_cast<int>(c)));
+  return _mm512_cmpge_epi32_mask(cols, _mm512_set1_epi32(static_cast<int>(lo))) &
+         _mm512_cmplt_epi32_mask(cols, _mm512_set1_epi32(static_cast<int>(hi)));
+}
+
+// Row r of the block, columns [0, nc): s (S) -> P, dp (dP) -> dS in place; zeros up to kLd.
+ATTN_BF16 void GradRow(const BwdWorkspace& ws, int64_t r, int64_t nc, float* s, float* dp) {
+  const bool live = ws.lo[r] < ws.hi[r];
+  const __m512 lse = _mm512_set1_ps(live ? ws.lse[r] : 0.0f), delta = _mm512_set1_ps(ws.delta[r]);
+  for (int64_t c = 0; c < nc; c += 16) {
+    const __mmask16 in = live ? BandMask(c, ws.lo[r], ws.hi[r]) : 0;
+    const __m512 pv = _mm512_maskz_mov_ps(in, Exp(_mm512_sub_ps(_mm512_loadu_ps(s + c), lse)));
+    const __m512 ds = _mm512_mul_ps(pv, _mm512_sub_ps(_mm512_loadu_ps(dp + c), delta));
+    _mm512_storeu_ps(s + c, pv);
+    _mm512_storeu_ps(dp + c, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(pv, _mm512_setzero_ps(), _CMP_NEQ_UQ), ds));
+  }
+  std::fill(s + nc, s + kLd, 0.0f);
+  std::fill(dp + nc, dp + kLd, 0.0f);
+}
+
+// Scores, dP, P and dS of block rows [r0, r0 + R) (r0 even), rounded into pi, dsi, dsb.
+ATTN_BF16 void GradGroup(const AttentionParams& p, BwdWorkspace& ws, const TileCtx& t, int64_t r0, int64_t R) {
+  const int64_t D = p.D;
+  int64_t hi_max = 0;
+  for (int64_t r = r0; r < r0 + R; ++r)
+    if (ws.lo[r] < ws.hi[r]) hi_max = std::max(hi_max, ws.hi[r]);
+  const int64_t nvec = (hi_max + 15) / 16;
+  if (nvec > 0) {
+    Dp(R, {ws.qb.data() + r0 * D / 2, D / 2, 1, D / 2, t.kt, kLd, nvec, ws.s.data(), kLd, false});
+    Dp(R, {ws.gb.data() + r0 * D / 2, D / 2, 1, D / 2, t.vt, kLd, nvec, ws.dp.data(), kLd, false});
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    GradRow(ws, r0 + r, nvec * 16, ws.s.data() + r * kLd, ws.dp.data() + r * kLd);
+    ToBf16(ws.dp.data() + r * kLd, kLd, 1.0f, reinterpret_cast<uint16_t*>(ws.dsb.data() + (r0 + r) * kLd / 2));
+  }
+  for (int64_t r = 0; r < R; r += 2) {
+    const bool pair = r + 1 < R;
+    Interleave(ws.s.data() + r * kLd, pair ? ws.s.data() + (r + 1) * kLd : nullptr, kLd, 1.0f,
+               ws.pi.data() + (r0 + r) / 2 * kLd);
+    Interleave(ws.dp.data() + r * kLd, pair ? ws.dp.data() + (r + 1) * kLd : nullptr, kLd, 1.0f,
+               ws.dsi.data() + (r0 + r) / 2 * kLd);
+  }
+}
+
+// Loads the block's lse, delta and bands (clamped to the tile; empty for fully masked rows) and packs
+// Qs and dO both ways; false if no row sees a key of the tile.
+ATTN_BF16 bool PackBlock(const AttentionParams& p, const Plan& pl, BwdWorkspace& ws, const TileCtx& t, int64_t rows) {
+  const int64_t row0 = (t.b * p.H + t.h) * p.T + t.i0, D = p.D;
+  bool any = false;
+  for (int64_t r = 0; r < rows; ++r) {
+    ws.lse[r] = pl.lse[row0 + r];
+    ws.delta[r] = pl.delta[row0 + r];
+    const bool dead = ws.lse[r] == kNegInfF;
+    ws.lo[r] = dead ? 0 : std::clamp<int64_t>(pl.lo[t.b * p.T + t.i0 + r] - t.kb, 0, t.nk);
+    ws.hi[r] = dead ? 0 : std::clamp<int64_t>(pl.hi[t.b * p.T + t.i0 + r] - t.kb, ws.lo[r], t.nk);
+    any = any || ws.lo[r] < ws.hi[r];
+  }
+  if (!any) return false;
+  const float* q = p.q + t.b * p.q_stride[0] + t.h * p.q_stride[1] + t.i0 * p.q_stride[2];
+  const float* g = pl.dout + t.b * p.o_stride[0] + t.h * p.o_stride[1] + t.i0 * p.o_stride[2];
+  const int64_t qs = p.q_stride[2], gs = p.o_stride[2];
+  for (int64_t r = 0; r < rows; ++r) {
+    ToBf16(q + r * qs, D, p.scale, reinterpret_cast<uint16_t*>(ws.qb.data() + r * D / 2));
+    ToBf16(g + r * gs, D, 1.0f, reinterpret_cast<uint16_t*>(ws.gb.data() + r * D / 2));
+  }
+  for (int64_t r = 0; r < rows; r += 2) {
+    const bool pair = r + 1 < rows;
+    Interleave(q + r * qs, pair ? q + (r + 1) * qs : nullptr, D, p.scale, ws.qi.data() + r / 2 * D);
+    Interleave(g + r * gs, pair ? g + (r + 1) * gs : nullptr, D, 1.0f, ws.gi.data() + r / 2 * D);
+  }
+  return true;
+}
+
+// Rows of the block that see any of the tile's keys [c0, c1): [*first, *last), empty when none.
+void RowsSeeing(const BwdWorkspace& ws, int64_t rows, int64_t c0, int64_t c1, int64_t* first, int64_t* last) {
+  *first = rows, *last = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    if (ws.lo[r] < ws.hi[r] && ws.lo[r] < c1 && ws.hi[r] > c0) *first = std::min(*first, r), *last = r + 1;
+}
+
+// Keys of the tile that rows [r0, r1) see: [*k0, *k1), empty when none.
+void KeysSeen(const BwdWorkspace& ws, int64_t r0, int64_t r1, int64_t* k0, int64_t* k1) {
+  *k0 = kLd, *k1 = 0;
+  for (int64_t r = r0; r < r1; ++r)
+    if (ws.lo[r] < ws.hi[r]) *k0 = std::min(*k0, ws.lo[r]), *k1 = std::max(*k1, ws.hi[r]);
+}
+
+// Step 2 for one block of rows against the tile. Outside the bands P and dS are exactly 0, so the
+// accumulations skip those (row pair, key) ranges without changing a bit.
+ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorkspace& ws, const TileCtx& t,
+                             int64_t rows, float* dqp) {
+  if (!PackBlock(p, pl, ws, t, rows)) return;
+  const int64_t D = p.D;
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) GradGroup(p, ws, t, r0, std::min<int64_t>(kRows, rows - r0));
+  for (int64_t o = 0; o < t.nk; o += kRows) {  // dV += Pᵀ dO, dK += dSᵀ Qs for kRows keys
+    const int64_t R = std::min<int64_t>(kRows, t.nk - o);
+    int64_t f, l;
+    RowsSeeing(ws, rows, o, o + R, &f, &l);
+    if (f >= l) continue;
+    const int64_t p0 = f / 2, n2 = (l + 1) / 2 - p0;
+    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi.data() + p0 * D, D, D / 16, ws.dv.data() + o * D, D, true});
+    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi.data() + p0 * D, D, D / 16, ws.dk.data() + o * D, D, true});
+  }
+  float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * D;
+  for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
+    const int64_t R = std::min<int64_t>(kRows, rows - r);
+    int64_t k0, k1;
+    KeysSeen(ws, r, r + R, &k0, &k1);
+    if (k0 >= k1) continue;
+    const int64_t j0 = k0 / 2, n2 = (k1 + 1) / 2 - j0;
+    Dp(R, {ws.dsb.data() + r * kLd / 2 + j0, kLd / 2, 1, n2, t.kr + j0 * D, D, D / 16, dq + r * D, D, true});
+  }
+}
+
+// Work item (b, kv head hk, chunk c): every key tile of the chunk against every row that sees it.
+// Items write disjoint parts of pl's outputs (dk, dv rows; their chunk's dQ partial rows).
+ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws, int64_t b, int64_t hk, int64_t c) {
+  const int64_t group = p.H / p.Hkv, D = p.D;
+  float* dqp = pl.dqp.get() + c * p.B * p.H * p.T * D;
+  std::fill(dqp + (b * p.H + hk * group) * p.T * D, dqp + (b * p.H + (hk + 1) * group) * p.T * D, 0.0f);
+  const int64_t* lo = pl.lo.data() + b * p.T;
+  const int64_t* hi = pl.hi.data() + b * p.T;
+  const int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
+  for (int64_t tile = bounds[c]; tile < bounds[c + 1]; ++tile) {
+    const int64_t off = pl.kv.Offset(b, hk, p.Hkv, tile), kb = tile * kTile;
+    TileCtx t{b, 0, hk, 0, kb, std::min(kTile, p.S - kb), pl.kv.kt.get() + off, pl.kv.vt.get() + off,
+              pl.kv.kr.get() + off};
+    std::fill(ws.dk.begin(), ws.dk.end(), 0.0f);
+    std::fill(ws.dv.begin(), ws.dv.end(), 0.0f);
+    // Rows that may see the tile form one range: both band ends are non-decreasing in i.
+    const int64_t i_begin = std::upper_bound(hi, hi + p.T, t.kb) - hi;
+    const int64_t i_end = std::max(i_begin, std::lower_bound(lo, lo + p.T, t.kb + t.nk) - lo);
+    for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
+      for (int64_t i0 = i_begin; i0 < i_end; i0 += kTile) {
+        t.h = h, t.i0 = i0;
+        BlockBackward(p, pl, ws, t, std::min(kTile, i_end - i0), dqp);
+      }
+    for (int64_t j = 0; j < t.nk; ++j) {
+      const int64_t row = (b * p.Hkv + hk) * p.S + t.kb + j;
+      std::copy_n(ws.dk.data() + j * D, D, pl.dk + row * D);
+      std::copy_n(ws.dv.data() + j * D, D, pl.dv + row * D);
+    }
+  }
+}
+
+// Step 1 (after packing): delta, bands, chunk boundaries (the f32 backward's split, on kTile tiles).
+void Prepare(const AttentionParams& p, Plan& pl) {
+  const int64_t rows = p.B * p.H * p.T;
+  pl.delta.resize(rows);
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads())
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t b = r / (p.H * p.T), h = (r / p.T) % p.H, i = r % p.T;
+    const int64_t off = b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
+    pl.delta[r] = pl.lse[r] == kNegInfF ? 0.0f : DotRoundedG(pl.dout + off, pl.out + off, p.D);
+  }
+  pl.lo.resize(p.B * p.T), pl.hi.resize(p.B * p.T);
+  for (int64_t b = 0; b < p.B; ++b)
+    for (int64_t i = 0; i < p.T; ++i) attention_key_band(p, b, i, &pl.lo[b * p.T + i], &pl.hi[b * p.T + i]);
+  pl.bounds.assign(p.B * (pl.n_chunks + 1), 0);  // equal shares of the visible (row, key) pairs
+  std::vector<int64_t> work(pl.n_tiles + 1);
+  for (int64_t b = 0; b < p.B; ++b) {
+    std::fill(work.begin(), work.end(), 1);  // +1 per tile so that empty tiles spread
+    for (int64_t i = 0; i < p.T; ++i) {
+      const int64_t lo = pl.lo[b * p.T + i], hi = pl.hi[b * p.T + i];
+      for (int64_t tile = lo / kTile; tile * kTile < hi; ++tile)
+        work[tile] += std::min(hi, (tile + 1) * kTile) - std::max(lo, tile * kTile);
+    }
+    int64_t total = 0;
+    for (int64_t tile = 0; tile < pl.n_tiles; ++tile) total += work[tile];
+    int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
+    int64_t acc = 0, tile = 0;
+    for (int64_t c = 1; c < pl.n_chunks; ++c) {
+      while (tile < pl.n_tiles && acc * pl.n_chunks < total * c) acc += work[tile++];
+      bounds[c] = tile;
+    }
+    bounds[pl.n_chunks] = pl.n_tiles;
+  }
+}
+
+// Step 3's end: dq = scale · Σ_c dqp[c], chunk by chunk in order.
+void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
+  const int64_t rows = p.B * p.H * p.T, part = rows * p.D;
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads())
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t b = r / (p.H * p.T), h = (r / p.T) % p.H, i = r % p.T;
+    float* dst = dq + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
+    ReduceRow(pl.dqp.get() + r * p.D, part, pl.n_chunks, p.D, p.scale, dst);
+  }
+}
+
+bool BackwardBf16(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
+                  float* dk, float* dv) {
+  Plan pl{.out = out, .dout = dout, .lse = lse, .dk = dk, .dv = dv};
+  if (!PackKv(p, true, true, true, false, &pl.kv)) return false;
+  pl.n_chunks = attention_backward_chunks(p);
+  pl.n_tiles = pl.kv.n_tiles;
+  pl.dqp = HostBuffer<float>(pl.n_chunks * p.B * p.H * p.T * p.D);
+  if (!pl.dqp.ok()) return false;
+  Prepare(p, pl);
+  const int64_t n_items = p.B * p.Hkv * pl.n_chunks;
+  const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
+#pragma omp parallel num_threads(nt)
+  {
+    BwdWorkspace ws(p.D);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t it = 0; it < n_items; ++it)
+      ItemBackward(p, pl, ws, it / (p.Hkv * pl.n_chunks), (it / pl.n_chunks) % p.Hkv, it % pl.n_chunks);
+  }
+  ReduceDq(p, pl, dq);
+  return true;
+}
+
+}  // namespace
+}  // namespace bf16
+
+bool attention_backward_flash_bf16(const AttentionParams& p, const float* out, const float* dout, const float* lse,
+                                   float* dq, float* dk, float* dv) {
+  return attention_bf16_applicable(p) && bf16::BackwardBf16(p, out, dout, lse, dq, dk, dv);
+}
+
+}  // namespace attn::kernels

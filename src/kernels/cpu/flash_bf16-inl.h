@@ -1,0 +1,178 @@
+// kernels/cpu/flash_bf16-inl.h — pieces shared by the bf16 flash forward and backward
+// (flash_attention_bf16.cpp, flash_attention_bf16_backward.cpp): AVX512-BF16 intrinsics, the one
+// product micro-kernel, the exp, and the packed K/V tiles. Internal to those two files.
+//
+// Highway 1.0.3 has no vdpbf16ps, so these are raw intrinsics in functions compiled for
+// avx512f/bw/vl/dq/bf16 (ATTN_BF16); callers reach them only after attention_bf16_applicable()
+// has checked the CPU, so the rest of the library still runs on AVX2-only machines.
+//
+// Operand layout of vdpbf16ps: a 512-bit vector holds 16 output columns × 2 consecutive elements
+// of the reduction dimension (a "pair", one u32 = low bf16 first); the other operand is one pair
+// broadcast to all 16 lanes. Per lane: acc += a.hi·b.hi + a.lo·b.lo, products exact in f32.
+#pragma once
+
+// GCC 12's AVX-512 intrinsics (set1, reductions) start from _mm512_undefined_*, which
+// -Wmaybe-uninitialized reports at every inlined use; the values are fully defined.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <attn/allocator.h>
+
+#include "kernels/attention_params.h"
+
+#define ATTN_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+namespace attn::kernels::bf16 {
+
+constexpr int64_t kTile = 64;     // keys per K/V tile; query rows per block
+constexpr int64_t kLd = kTile;    // row stride (f32 or u32 pairs) of the score tiles
+constexpr int kRows = 6, kVecs = 4;  // register block: 6 rows × 4 vectors = 24 of 32 zmm
+
+// 16 f32 -> 16 bf16, round to nearest even (NaN stays NaN).
+ATTN_BF16 inline __m256i Cvt16(__m512 x) { return (__m256i)_mm512_cvtneps_pbh(x); }
+
+// dst[c] = bf16(mul·src[c]) for c < n (n % 16 == 0): a row whose pairs run along it.
+ATTN_BF16 inline void ToBf16(const float* src, int64_t n, float mul, uint16_t* dst) {
+  const __m512 m = _mm512_set1_ps(mul);
+  for (int64_t c = 0; c < n; c += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), Cvt16(_mm512_mul_ps(_mm512_loadu_ps(src + c), m)));
+}
+
+// dst[c] = pair (bf16(mul·r0[c]), bf16(mul·r1[c])) for c < n (n % 16 == 0): two rows whose pairs
+// run across them (the reduction runs over rows). r1 null = a zero row (odd row counts).
+ATTN_BF16 inline void Interleave(const float* r0, const float* r1, int64_t n, float mul, uint32_t* dst) {
+  const __m512 m = _mm512_set1_ps(mul);
+  for (int64_t c = 0; c < n; c += 16) {
+    const __m512i lo = _mm512_cvtepu16_epi32(Cvt16(_mm512_mul_ps(_mm512_loadu_ps(r0 + c), m)));
+    const __m512i hi = r1 != nullptr ? _mm512_cvtepu16_epi32(Cvt16(_mm512_mul_ps(_mm512_loadu_ps(r1 + c), m)))
+                                     : _mm512_setzero_si512();
+    _mm512_storeu_si512(dst + c, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+  }
+}
+
+// e^x as the f32 kernels' FastExp (flash_exp-inl.h): 2^(x·log2 e), degree-6 polynomial of the
+// fraction times 2^round, exact 0 below 2^-126 (x = -inf included); NaN stays NaN.
+ATTN_BF16 inline __m512 Exp(__m512 x_nat) {
+  const __m512 x = _mm512_mul_ps(x_nat, _mm512_set1_ps(1.4426950408889634f));
+  const __m512 xc = _mm512_min_ps(_mm512_set1_ps(127.0f), _mm512_max_ps(_mm512_set1_ps(-126.0f), x));
+  const __m512 n = _mm512_roundscale_ps(xc, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(xc, n);
+  __m512 r = _mm512_set1_ps(1.546973197708044e-4f);
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(1.3400432165303034e-3f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(9.61802560294306e-3f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(5.550327214209352e-2f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.24022651213595234f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.6931472067106207f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.9999999999595485f));
+  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+  const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-126.0f), _CMP_LT_OQ);
+  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~tiny), _mm512_mul_ps(r, _mm512_castsi512_ps(bits)));
+}
+
+// ---- the product micro-kernel ----
+
+// c[o, v·16 + lane] (+)= Σ_{k2 < n2} pair(a[o·a_rs + k2·a_ks]) · pair(b[k2·ldb + v·16 + lane]) for
+// R output rows and NV vectors of 16 columns; accumulates onto c when acc_in, else starts from 0.
+// Each output element is one vdpbf16ps chain in ascending k2, whatever R and NV are (the scores'
+// forward/backward agreement rests on this).
+template <int R, int NV>
+ATTN_BF16 inline void DpTile(const uint32_t* __restrict a, int64_t a_rs, int64_t a_ks, int64_t n2,
+                             const uint32_t* __restrict b, int64_t ldb, float* __restrict c, int64_t ldc, bool acc_in) {
+  __m512 acc[R][NV];
+  for (int o = 0; o < R; ++o)
+    for (int v = 0; v < NV; ++v) acc[o][v] = acc_in ? _mm512_loadu_ps(c + o * ldc + v * 16) : _mm512_setzero_ps();
+  for (int64_t k2 = 0; k2 < n2; ++k2) {
+    __m512i bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(b + k2 * ldb + v * 16);
+    for (int o = 0; o < R; ++o) {
+      const __m512i av = _mm512_set1_epi32(static_cast<int>(a[o * a_rs + k2 * a_ks]));
+      for (int v = 0; v < NV; ++v) acc[o][v] = _mm512_dpbf16_ps(acc[o][v], (__m512bh)av, (__m512bh)bv[v]);
+    }
+  }
+  for (int o = 0; o < R; ++o)
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(c + o * ldc + v * 16, acc[o][v]);
+}
+
+// Operands of one product: see DpTile; nvec = column vectors of c (and of b) to compute.
+struct DpArgs {
+  const uint32_t* a;
+  int64_t a_rs, a_ks, n2;
+  const uint32_t* b;
+  int64_t ldb, nvec;
+  float* c;
+  int64_t ldc;
+  bool acc_in;
+};
+
+template <int R, int NV>
+ATTN_BF16 inline void DpColumns(const DpArgs& d, int64_t v0) {
+  for (; v0 + NV <= d.nvec; v0 += NV)
+    DpTile<R, NV>(d.a, d.a_rs, d.a_ks, d.n2, d.b + v0 * 16, d.ldb, d.c + v0 * 16, d.ldc, d.acc_in);
+  if constexpr (NV > 1) {
+    if (v0 < d.nvec) DpColumns<R, NV - 1>(d, v0);
+  }
+}
+
+template <int R>
+ATTN_BF16 inline void DpRowsOf(int rows, const DpArgs& d) {
+  if constexpr (R > 1) {
+    if (rows < R) return DpRowsOf<R - 1>(rows, d);
+  }
+  DpColumns<R, kVecs>(d, 0);
+}
+
+// The product for `rows` output rows, kRows at a time.
+ATTN_BF16 inline void Dp(int64_t rows, DpArgs d) {
+  for (int64_t o = 0; o < rows; o += kRows) {
+    DpRowsOf<kRows>(static_cast<int>(std::min<int64_t>(kRows, rows - o)), d);
+    d.a += kRows * d.a_rs, d.c += kRows * d.ldc;
+  }
+}
+
+// A scratch array from the host block cache (attn/allocator.h): calls of the same shape reuse the
+// blocks instead of paying fresh pages every call. Not zero-initialised; ok() false when out of memory.
+template <class T>
+class HostBuffer {
+ public:
+  HostBuffer() = default;
+  explicit HostBuffer(int64_t n) : bytes_(static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T)) {
+    p_ = static_cast<T*>(detail::host_alloc(bytes_));
+  }
+  HostBuffer(HostBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), bytes_(o.bytes_) {}
+  HostBuffer& operator=(HostBuffer&& o) noexcept {
+    std::swap(p_, o.p_), std::swap(bytes_, o.bytes_);
+    return *this;
+  }
+  ~HostBuffer() {
+    if (p_ != nullptr) detail::host_free(p_, bytes_);
+  }
+  T* get() const { return p_; }
+  bool ok() const { return p_ != nullptr; }
+
+ private:
+  T* p_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// ---- K and V packed once per call, per (b, kv head, tile of kTile keys) ----
+// kt, vt: [D/2, kTile] pairs along D (column = key) — the b operand of S = Qs·Kᵀ and dP = dO·Vᵀ.
+// kr, vr: [kTile/2, D] pairs along keys (column = head dim) — of dQ += dS·K and O += P·V.
+// Keys past S or past key_lengths[b] (seen by no query) are packed as zeros.
+struct PackedKv {
+  int64_t n_tiles = 0, D = 0;
+  HostBuffer<uint32_t> kt, vt, kr, vr;  // null when not asked for
+  int64_t Offset(int64_t b, int64_t hk, int64_t Hkv, int64_t tile) const {
+    return ((b * Hkv + hk) * n_tiles + tile) * kTile * D / 2;
+  }
+};
+
+// Packs the layouts asked for; false when a K or V value some query may see is NaN/Inf, or when
+// out of memory.
+bool PackKv(const AttentionParams& p, bool want_kt, bool want_vt, bool want_kr, bool want_vr, PackedKv* kv);
+
+}  // namespace attn::kernels::bf16
