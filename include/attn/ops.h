@@ -79,6 +79,16 @@ enum class GeluApprox { kNone, kTanh };  // kNone: x·Φ(x) with erf; kTanh: the
 Tensor gelu(const Tensor& x, GeluApprox approx = GeluApprox::kNone);
 Tensor silu(const Tensor& x);     // x·sigmoid(x)
 Tensor relu(const Tensor& x);
+
+// The MLP of a transformer block as one op: linear(act(linear(x, w1, b1)), w2, b2); x [..., C],
+// w1 [F, C], b1 [F], w2 [O, F], b2 [O] (biases optional) -> [..., O]. Values and gradients are those
+// of the composition, bit for bit, in either matmul precision. Under MatmulPrecision::kBF16 it is
+// one node: the activation writes the second linear's bf16 input directly and its backward writes
+// the first linear's bf16 output gradient and bias gradient in one pass (no f32 [rows, F] tensor
+// between the GEMMs).
+enum class MlpActivation { kRelu, kGelu, kGeluTanh, kSilu };  // kGelu: erf; kGeluTanh: GPT-2's
+Tensor mlp(const Tensor& x, const Tensor& w1, const Tensor& b1, MlpActivation act, const Tensor& w2,
+           const Tensor& b2 = Tensor());
 Tensor sigmoid(const Tensor& x);
 
 // ---- softmax family (ops/softmax.cpp); max-subtracted, an all -inf row gives zeros ----

@@ -3,6 +3,8 @@
 #include <attn/nn/transformer.h>
 #include <attn/ops.h>
 
+#include <optional>
+
 namespace attn {
 
 bool activation_is_gated(Activation a) { return a == Activation::kSwiGlu || a == Activation::kGeGlu; }
@@ -36,7 +38,28 @@ FeedForward::FeedForward(const FeedForwardConfig& cfg, std::string name)
   register_module("down_proj", down_proj_);
 }
 
+namespace {
+// The MLP ops::mlp fuses: ungated, no dropout between the linears (bf16 training saves two f32
+// passes over [rows, F] each way; in f32 it is the same composition).
+std::optional<MlpActivation> fusable(Activation a) {
+  switch (a) {
+    case Activation::kRelu: return MlpActivation::kRelu;
+    case Activation::kGelu: return MlpActivation::kGelu;
+    case Activation::kGeluTanh: return MlpActivation::kGeluTanh;
+    case Activation::kSilu: return MlpActivation::kSilu;
+    default: return std::nullopt;
+  }
+}
+}  // namespace
+
 Tensor FeedForward::forward(const Tensor& x, Rng* rng) const {
+  const auto fused = fusable(cfg_.activation);
+  if (fused && (cfg_.dropout == 0.0f || !training())) {
+    ATTN_CHECK(x.defined() && x.dim() >= 1 && x.size(-1) == cfg_.d_model, ShapeError,
+               "{}: input {} has last dim {}, weight [out,in] wants {}", up_proj_.label(), tensor_shape_str(x),
+               x.defined() && x.dim() >= 1 ? x.size(-1) : -1, cfg_.d_model);
+    return mlp(x, up_proj_.weight(), up_proj_.bias(), *fused, down_proj_.weight(), down_proj_.bias());
+  }
   Tensor h = gate_proj_ ? mul(activate(gate_proj_->forward(x), cfg_.activation), up_proj_.forward(x))
                         : activate(up_proj_.forward(x), cfg_.activation);
   h = maybe_dropout(h, cfg_.dropout, training(), rng, label());

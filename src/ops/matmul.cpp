@@ -15,6 +15,7 @@
 #include "kernels/convert.h"
 #include "kernels/gemm.h"
 #include "ops/grad_util.h"
+#include "ops/linear_util.h"
 #include "ops/ops_util.h"
 
 namespace attn {
@@ -98,6 +99,9 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   return y;
 }
 
+}  // namespace
+
+namespace ops_detail {
 void check_linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   check_f32("linear", x, "x");
   check_f32("linear", w, "weight");
@@ -155,6 +159,9 @@ void linear_bf16_forward(const Tensor& xb, const Tensor& wb, const Tensor& b, Te
                      b.defined() ? fptr(bc) : nullptr);
 }
 
+}  // namespace ops_detail
+
+namespace {
 thread_local MatmulPrecision t_precision = MatmulPrecision::kF32;
 }  // namespace
 
