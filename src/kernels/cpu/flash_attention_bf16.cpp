@@ -76,7 +76,7 @@ ATTN_BF16 bool PackTile(const float* src, int64_t rs, int64_t nv, int64_t D, Pac
   const int64_t d2 = D / 2, ld = (d2 + 15) / 16 * 16;
   if (t_out != nullptr) {  // [D/2, kTile]: 16 keys at a time, converted, then transposed 16 pairs at a time
     for (int64_t j0 = 0; j0 < kTile; j0 += 16) {
-      for (int64_t i = 0; i < 16; ++i) ToBf16(row(j0 + i), D, 1.0f, reinterpret_cast<uint16_t*>(sc.rows_bf.data() + i * ld));
+      for (int64_t i = 0; i < 16; ++i) ToBf16(row(j0 + i), D, reinterpret_cast<uint16_t*>(sc.rows_bf.data() + i * ld));
       for (int64_t c0 = 0; c0 < d2; c0 += 16) {
         __m512i r[16];
         for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(sc.rows_bf.data() + i * ld + c0);
@@ -86,7 +86,7 @@ ATTN_BF16 bool PackTile(const float* src, int64_t rs, int64_t nv, int64_t D, Pac
     }
   }
   if (r_out != nullptr)  // [kTile/2, D]: rows 2·j2 and 2·j2+1 interleaved
-    for (int64_t j2 = 0; j2 < kTile / 2; ++j2) Interleave(row(2 * j2), row(2 * j2 + 1), D, 1.0f, r_out + j2 * D);
+    for (int64_t j2 = 0; j2 < kTile / 2; ++j2) Interleave(row(2 * j2), row(2 * j2 + 1), D, r_out + j2 * D);
   return bad == 0;
 }
 

@@ -57,8 +57,8 @@ ATTN_BF16 void ReduceRow(const float* part, int64_t stride, int64_t n_chunks, in
 
 // Per-thread scratch; bf16 buffers are u32 pairs (see the forward's FwdWorkspace).
 struct BwdWorkspace {
-  std::vector<uint32_t> qb, gb;   // [kTile, D/2]: Qs, dO rows
-  std::vector<uint32_t> qi, gi;   // [kTile/2, D]: Qs, dO row pairs interleaved
+  const uint32_t *qb, *gb;        // the block's Qs, dO rows in Plan::qb, gb (row stride D/2)
+  const uint32_t *qi, *gi;        // its row pairs in Plan::qi, gi (pair stride D)
   std::vector<float> s, dp;       // [kRows, kLd]: S -> P, dP -> dS of one row group
   std::vector<uint32_t> pi, dsi;  // [kTile/2, kLd]: P, dS row pairs interleaved
   std::vector<uint32_t> dsb;      // [kTile, kLd/2]: dS rows
@@ -66,7 +66,7 @@ struct BwdWorkspace {
   float lse[kTile], delta[kTile];
   int64_t lo[kTile], hi[kTile];  // bands relative to the tile, empty for fully masked rows
   explicit BwdWorkspace(int64_t D)
-      : qb(kTile * D / 2), gb(kTile * D / 2), qi(kTile * D / 2), gi(kTile * D / 2), s(kRows * kLd), dp(kRows * kLd),
+      : s(kRows * kLd), dp(kRows * kLd),
         pi(kTile * kLd / 2), dsi(kTile * kLd / 2), dsb(kTile * kLd / 2), dk(kTile * D), dv(kTile * D) {}
 };
 
@@ -82,6 +82,9 @@ struct Plan {
   std::vector<float> delta;           // [B,H,T]
   std::vector<int64_t> lo, hi;        // [B,T]: structural key bands
   std::vector<int64_t> bounds;        // [B, n_chunks + 1]: key-tile boundaries of the chunks
+  int64_t tp = 0;                     // T rounded up to even
+  HostBuffer<uint32_t> qb, gb;        // [B*H*T, D/2]: Qs = bf16(scale·q), dO rows (pairs along D)
+  HostBuffer<uint32_t> qi, gi;        // [B*H, tp/2, D]: the same as row pairs (zero row past T)
   HostBuffer<float> dqp;              // [n_chunks, B*H*T, D]: dQ partials (unscaled), zeroed by the items
 };
 
@@ -120,24 +123,24 @@ ATTN_BF16 void GradGroup(const AttentionParams& p, BwdWorkspace& ws, const TileC
     if (ws.lo[r] < ws.hi[r]) hi_max = std::max(hi_max, ws.hi[r]);
   const int64_t nvec = (hi_max + 15) / 16;
   if (nvec > 0) {
-    Dp(R, {ws.qb.data() + r0 * D / 2, D / 2, 1, D / 2, t.kt, kLd, nvec, ws.s.data(), kLd, false});
-    Dp(R, {ws.gb.data() + r0 * D / 2, D / 2, 1, D / 2, t.vt, kLd, nvec, ws.dp.data(), kLd, false});
+    Dp(R, {ws.qb + r0 * D / 2, D / 2, 1, D / 2, t.kt, kLd, nvec, ws.s.data(), kLd, false});
+    Dp(R, {ws.gb + r0 * D / 2, D / 2, 1, D / 2, t.vt, kLd, nvec, ws.dp.data(), kLd, false});
   }
   for (int64_t r = 0; r < R; ++r) {
     GradRow(ws, r0 + r, nvec * 16, ws.s.data() + r * kLd, ws.dp.data() + r * kLd);
-    ToBf16(ws.dp.data() + r * kLd, kLd, 1.0f, reinterpret_cast<uint16_t*>(ws.dsb.data() + (r0 + r) * kLd / 2));
+    ToBf16(ws.dp.data() + r * kLd, kLd, reinterpret_cast<uint16_t*>(ws.dsb.data() + (r0 + r) * kLd / 2));
   }
   for (int64_t r = 0; r < R; r += 2) {
     const bool pair = r + 1 < R;
-    Interleave(ws.s.data() + r * kLd, pair ? ws.s.data() + (r + 1) * kLd : nullptr, kLd, 1.0f,
+    Interleave(ws.s.data() + r * kLd, pair ? ws.s.data() + (r + 1) * kLd : nullptr, kLd,
                ws.pi.data() + (r0 + r) / 2 * kLd);
-    Interleave(ws.dp.data() + r * kLd, pair ? ws.dp.data() + (r + 1) * kLd : nullptr, kLd, 1.0f,
+    Interleave(ws.dp.data() + r * kLd, pair ? ws.dp.data() + (r + 1) * kLd : nullptr, kLd,
                ws.dsi.data() + (r0 + r) / 2 * kLd);
   }
 }
 
-// Loads the block's lse, delta and bands (clamped to the tile; empty for fully masked rows) and packs
-// Qs and dO both ways; false if no row sees a key of the tile.
+// Loads the block's lse, delta and bands (clamped to the tile; empty for fully masked rows) and points
+// at its packed Qs and dO; false if no row sees a key of the tile.
 ATTN_BF16 bool PackBlock(const AttentionParams& p, const Plan& pl, BwdWorkspace& ws, const TileCtx& t, int64_t rows) {
   const int64_t row0 = (t.b * p.H + t.h) * p.T + t.i0, D = p.D;
   bool any = false;
@@ -150,18 +153,9 @@ ATTN_BF16 bool PackBlock(const AttentionParams& p, const Plan& pl, BwdWorkspace&
     any = any || ws.lo[r] < ws.hi[r];
   }
   if (!any) return false;
-  const float* q = p.q + t.b * p.q_stride[0] + t.h * p.q_stride[1] + t.i0 * p.q_stride[2];
-  const float* g = pl.dout + t.b * p.o_stride[0] + t.h * p.o_stride[1] + t.i0 * p.o_stride[2];
-  const int64_t qs = p.q_stride[2], gs = p.o_stride[2];
-  for (int64_t r = 0; r < rows; ++r) {
-    ToBf16(q + r * qs, D, p.scale, reinterpret_cast<uint16_t*>(ws.qb.data() + r * D / 2));
-    ToBf16(g + r * gs, D, 1.0f, reinterpret_cast<uint16_t*>(ws.gb.data() + r * D / 2));
-  }
-  for (int64_t r = 0; r < rows; r += 2) {
-    const bool pair = r + 1 < rows;
-    Interleave(q + r * qs, pair ? q + (r + 1) * qs : nullptr, D, p.scale, ws.qi.data() + r / 2 * D);
-    Interleave(g + r * gs, pair ? g + (r + 1) * gs : nullptr, D, 1.0f, ws.gi.data() + r / 2 * D);
-  }
+  const int64_t bh = t.b * p.H + t.h;  // t.i0 is even
+  ws.qb = pl.qb.get() + (bh * p.T + t.i0) * D / 2, ws.gb = pl.gb.get() + (bh * p.T + t.i0) * D / 2;
+  ws.qi = pl.qi.get() + (bh * pl.tp + t.i0) / 2 * D, ws.gi = pl.gi.get() + (bh * pl.tp + t.i0) / 2 * D;
   return true;
 }
 
@@ -192,8 +186,8 @@ ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorksp
     RowsSeeing(ws, rows, o, o + R, &f, &l);
     if (f >= l) continue;
     const int64_t p0 = f / 2, n2 = (l + 1) / 2 - p0;
-    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi.data() + p0 * D, D, D / 16, ws.dv.data() + o * D, D, true});
-    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi.data() + p0 * D, D, D / 16, ws.dk.data() + o * D, D, true});
+    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi + p0 * D, D, D / 16, ws.dv.data() + o * D, D, true});
+    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi + p0 * D, D, D / 16, ws.dk.data() + o * D, D, true});
   }
   float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * D;
   for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
@@ -222,7 +216,8 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
     std::fill(ws.dk.begin(), ws.dk.end(), 0.0f);
     std::fill(ws.dv.begin(), ws.dv.end(), 0.0f);
     // Rows that may see the tile form one range: both band ends are non-decreasing in i.
-    const int64_t i_begin = std::upper_bound(hi, hi + p.T, t.kb) - hi;
+    // Blocks start on even rows (the packed row pairs); a row before the range sees none of the tile.
+    const int64_t i_begin = (std::upper_bound(hi, hi + p.T, t.kb) - hi) & ~int64_t{1};
     const int64_t i_end = std::max(i_begin, std::lower_bound(lo, lo + p.T, t.kb + t.nk) - lo);
     for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
       for (int64_t i0 = i_begin; i0 < i_end; i0 += kTile) {
@@ -271,6 +266,20 @@ void Prepare(const AttentionParams& p, Plan& pl) {
   }
 }
 
+// Step 1: Qs and dO of rows 2m, 2m+1 of every (b, h), as rows and as a row pair.
+ATTN_BF16 void PackRowPair(const AttentionParams& p, Plan& pl, int64_t bh, int64_t m) {
+  const int64_t b = bh / p.H, h = bh % p.H, D = p.D, i = 2 * m;
+  const float* q = p.q + b * p.q_stride[0] + h * p.q_stride[1] + i * p.q_stride[2];
+  const float* g = pl.dout + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
+  const bool pair = i + 1 < p.T;
+  for (int64_t r = 0; r < (pair ? 2 : 1); ++r) {
+    ToBf16(q + r * p.q_stride[2], D, p.scale, reinterpret_cast<uint16_t*>(pl.qb.get() + (bh * p.T + i + r) * D / 2));
+    ToBf16(g + r * p.o_stride[2], D, reinterpret_cast<uint16_t*>(pl.gb.get() + (bh * p.T + i + r) * D / 2));
+  }
+  Interleave(q, pair ? q + p.q_stride[2] : nullptr, D, p.scale, pl.qi.get() + (bh * pl.tp / 2 + m) * D);
+  Interleave(g, pair ? g + p.o_stride[2] : nullptr, D, pl.gi.get() + (bh * pl.tp / 2 + m) * D);
+}
+
 // Step 3's end: dq = scale · Σ_c dqp[c], chunk by chunk in order.
 void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
   const int64_t rows = p.B * p.H * p.T, part = rows * p.D;
@@ -290,7 +299,14 @@ bool BackwardBf16(const AttentionParams& p, const float* out, const float* dout,
   pl.n_tiles = pl.kv.n_tiles;
   pl.dqp = HostBuffer<float>(pl.n_chunks * p.B * p.H * p.T * p.D);
   if (!pl.dqp.ok()) return false;
+  pl.tp = (p.T + 1) / 2 * 2;
+  for (auto* buf : {&pl.qb, &pl.gb}) *buf = HostBuffer<uint32_t>(p.B * p.H * p.T * p.D / 2);
+  for (auto* buf : {&pl.qi, &pl.gi}) *buf = HostBuffer<uint32_t>(p.B * p.H * pl.tp * p.D / 2);
+  if (!pl.qb.ok() || !pl.gb.ok() || !pl.qi.ok() || !pl.gi.ok()) return false;
   Prepare(p, pl);
+  const int64_t n_pairs = p.B * p.H * pl.tp / 2;
+#pragma omp parallel for schedule(static) num_threads(attn::num_threads())
+  for (int64_t it = 0; it < n_pairs; ++it) PackRowPair(p, pl, it / (pl.tp / 2), it % (pl.tp / 2));
   const int64_t n_items = p.B * p.Hkv * pl.n_chunks;
   const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
 #pragma omp parallel num_threads(nt)

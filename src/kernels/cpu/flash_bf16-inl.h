@@ -42,6 +42,10 @@ ATTN_BF16 inline void ToBf16(const float* src, int64_t n, float mul, uint16_t* d
   for (int64_t c = 0; c < n; c += 16)
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), Cvt16(_mm512_mul_ps(_mm512_loadu_ps(src + c), m)));
 }
+ATTN_BF16 inline void ToBf16(const float* src, int64_t n, uint16_t* dst) {  // mul = 1
+  for (int64_t c = 0; c < n; c += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), Cvt16(_mm512_loadu_ps(src + c)));
+}
 
 // dst[c] = pair (bf16(mul·r0[c]), bf16(mul·r1[c])) for c < n (n % 16 == 0): two rows whose pairs
 // run across them (the reduction runs over rows). r1 null = a zero row (odd row counts).
@@ -51,6 +55,13 @@ ATTN_BF16 inline void Interleave(const float* r0, const float* r1, int64_t n, fl
     const __m512i lo = _mm512_cvtepu16_epi32(Cvt16(_mm512_mul_ps(_mm512_loadu_ps(r0 + c), m)));
     const __m512i hi = r1 != nullptr ? _mm512_cvtepu16_epi32(Cvt16(_mm512_mul_ps(_mm512_loadu_ps(r1 + c), m)))
                                      : _mm512_setzero_si512();
+    _mm512_storeu_si512(dst + c, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+  }
+}
+ATTN_BF16 inline void Interleave(const float* r0, const float* r1, int64_t n, uint32_t* dst) {  // mul = 1
+  for (int64_t c = 0; c < n; c += 16) {
+    const __m512i lo = _mm512_cvtepu16_epi32(Cvt16(_mm512_loadu_ps(r0 + c)));
+    const __m512i hi = r1 != nullptr ? _mm512_cvtepu16_epi32(Cvt16(_mm512_loadu_ps(r1 + c))) : _mm512_setzero_si512();
     _mm512_storeu_si512(dst + c, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
   }
 }
@@ -69,9 +80,8 @@ ATTN_BF16 inline __m512 Exp(__m512 x_nat) {
   r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.24022651213595234f));
   r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.6931472067106207f));
   r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.9999999999595485f));
-  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
   const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-126.0f), _CMP_LT_OQ);
-  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~tiny), _mm512_mul_ps(r, _mm512_castsi512_ps(bits)));
+  return _mm512_maskz_scalef_ps(static_cast<__mmask16>(~tiny), r, n);  // r·2^n, one rounding as r·float(2^n)
 }
 
 // ---- the product micro-kernel ----
