@@ -16,6 +16,7 @@
 #include <attn/threads.h>
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -25,6 +26,7 @@
 
 #include "kernels/attention_params.h"
 #include "kernels/cpu/flash_attention_bf16.h"
+#include "kernels/cpu/flash_bf16-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/ref/attention_ref.h"
 #include "kernels/ref/attention_ref_backward.h"
@@ -191,6 +193,29 @@ TEST(AttentionBf16, MatchesReferenceOnRoundedInputs) {
       {.T = 70, .S = 70, .causal = true, .q_mul = 6.0f},                // peaky softmax (logits ~ ±25)
   };
   for (size_t i = 0; i < cases.size(); ++i) CheckCase(cases[i], 100 + static_cast<uint32_t>(i));
+}
+
+// The forward computes Sᵀ = K·Qsᵀ (K pairs broadcast), the backward S = Qs·Kᵀ (Q pairs broadcast):
+// the same vdpbf16ps chains with a and b swapped. The backward's P = exp(S - lse) relies on the two
+// being equal bit for bit; check it on this CPU with the kernels' own micro-kernel.
+TEST(AttentionBf16, ScoresAreTheSameEitherWayRound) {
+  SKIP_WITHOUT_BF16();
+  constexpr int64_t kN = 64, kD = 96, kD2 = kD / 2;  // 64 rows/keys; D/2 = 48 pairs
+  std::mt19937 gen(5);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  std::vector<uint32_t> qrows(kN * kD2), krows(kN * kD2), qt(kD2 * kN), kt(kD2 * kN);
+  const auto pair = [&] {
+    const uint32_t lo = std::bit_cast<uint32_t>(RoundBf16(nd(gen))) >> 16;
+    return lo | (std::bit_cast<uint32_t>(RoundBf16(nd(gen))) & 0xffff0000u);
+  };
+  for (int64_t i = 0; i < kN; ++i)
+    for (int64_t d = 0; d < kD2; ++d) qt[d * kN + i] = qrows[i * kD2 + d] = pair(), kt[d * kN + i] = krows[i * kD2 + d] = pair();
+  std::vector<float> s(kN * kN), st(kN * kN);
+  bf16::Dp(kN, {qrows.data(), kD2, 1, kD2, kt.data(), kN, kN / 16, s.data(), kN, false});   // S[i][j]
+  bf16::Dp(kN, {krows.data(), kD2, 1, kD2, qt.data(), kN, kN / 16, st.data(), kN, false});  // Sᵀ[j][i]
+  for (int64_t i = 0; i < kN; ++i)
+    for (int64_t j = 0; j < kN; ++j)
+      ASSERT_EQ(std::bit_cast<uint32_t>(s[i * kN + j]), std::bit_cast<uint32_t>(st[j * kN + i])) << i << "," << j;
 }
 
 TEST(AttentionBf16, ThreadCountDoesNotChangeBits) {

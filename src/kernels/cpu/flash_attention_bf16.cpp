@@ -1,20 +1,21 @@
 // kernels/cpu/flash_attention_bf16.cpp — the flash forward with bf16 products (see
 // flash_attention_bf16.h), the scope check, and the K/V packing shared with the backward.
 //
-// Unlike the f32 forward (lanes along query rows), this one keeps keys in lanes: S[row, key] is a
-// vdpbf16ps product whose b operand is a packed K tile [D/2, keys] — the same micro-kernel and the
-// same packed K the backward recomputes S with — and the online softmax works along each row with
-// two horizontal reductions per row and tile (max, sum).
+// Layout as the f32 forward's: everything transposed, SIMD lanes along the query rows of an item,
+// so the online softmax is per-lane vector work with no horizontal reductions.
 // Per work item (b, h, query tile of up to kTile rows):
-//   1. Pack Qs = bf16(scale·q) rows; each row's structural key band [lo, hi).
-//   2. Per key tile (kTile keys, K and V packed once per call by PackKv) meeting the union of the
-//      bands, per group of kRows rows (the K/V tile stays in L1 while all groups pass):
-//      a. S = Qs·Kᵀ over the key columns up to the group's last visible key (16 at a time, so the
-//         causal diagonal tile costs about half);
-//      b. -inf outside each row's band; m_new = max(m, rowmax S); p = e^(S - m_new) (f32);
-//         l = l·alpha + Σp (the f32 p); O row ·= alpha; P rounded to bf16;
-//      c. O += P·V (b operand: V packed with key pairs along the reduction).
-//   3. out = O / l, lse = m + log l; rows that saw no key give 0 and -inf.
+//   1. Pack Qsᵀ = bf16(scale·q)ᵀ [D/2, rows] (pairs along D; 16×16 transposes); the rows' bands.
+//   2. Per key tile (K and V packed once per call by PackKv) meeting the union of the bands, over
+//      the tile's keys [j0, j1) that some row sees:
+//      a. Sᵀ = K·Qsᵀ — K rows broadcast as pairs. Per element this is the chain of vdpbf16ps the
+//         backward's S = Qs·Kᵀ runs (same bf16 pairs, ascending, a and b swapped: each lane adds
+//         a.hi·b.hi + a.lo·b.lo, exact products), so the backward's S equals this bit for bit;
+//      b. -inf outside each row's band (boundary tiles only);
+//      c. online softmax down each lane: m_new, alpha = e^(m - m_new), p = e^(s - m_new) (f32),
+//         l = l·alpha + Σp (the f32 p);
+//      d. Pᵀ rounded to bf16 as key pairs; e. Oᵀ ·= alpha;
+//      f. Oᵀ += Vᵀ·Pᵀ — V broadcast as key pairs (PackKv's vr).
+//   3. out = (Oᵀ / l)ᵀ, lse = m + log l; rows that saw no key give 0 and -inf.
 #include "kernels/cpu/flash_attention_bf16.h"
 
 #include <attn/threads.h>
@@ -67,13 +68,15 @@ struct PackScratch {
 
 // One (b, kv head) tile of kTile rows of k or v (rows past nv read as zeros) into its layouts.
 // False when a row below nv holds NaN/Inf.
-ATTN_BF16 bool PackTile(const float* src, int64_t rs, int64_t nv, int64_t D, PackScratch& sc, uint32_t* t_out,
-                        uint32_t* r_out) {
+ATTN_BF16 bool PackTile(const float* src, int64_t rs, int64_t nv, int64_t D, PackScratch& sc, uint32_t* b_out,
+                        uint32_t* t_out, uint32_t* r_out) {
   const auto row = [&](int64_t j) { return j < nv ? src + j * rs : sc.zero_row.data(); };
   __mmask16 bad = 0;
   for (int64_t j = 0; j < nv; ++j)
     for (int64_t c = 0; c < D; c += 16) bad |= _mm512_fpclass_ps_mask(_mm512_loadu_ps(src + j * rs + c), 0x99);
   const int64_t d2 = D / 2, ld = (d2 + 15) / 16 * 16;
+  if (b_out != nullptr)  // [kTile, D/2]: the rows
+    for (int64_t j = 0; j < kTile; ++j) ToBf16(row(j), D, reinterpret_cast<uint16_t*>(b_out + j * d2));
   if (t_out != nullptr) {  // [D/2, kTile]: 16 keys at a time, converted, then transposed 16 pairs at a time
     for (int64_t j0 = 0; j0 < kTile; j0 += 16) {
       for (int64_t i = 0; i < 16; ++i) ToBf16(row(j0 + i), D, reinterpret_cast<uint16_t*>(sc.rows_bf.data() + i * ld));
@@ -92,14 +95,14 @@ ATTN_BF16 bool PackTile(const float* src, int64_t rs, int64_t nv, int64_t D, Pac
 
 }  // namespace
 
-bool PackKv(const AttentionParams& p, bool want_kt, bool want_vt, bool want_kr, bool want_vr, PackedKv* kv) {
+bool PackKv(const AttentionParams& p, KvLayouts want, PackedKv* kv) {
   kv->D = p.D;
   kv->n_tiles = (p.S + kTile - 1) / kTile;
   const int64_t nt = kv->n_tiles, n = p.B * p.Hkv * nt, per = kTile * p.D / 2;
   const std::pair<bool, HostBuffer<uint32_t>*> layouts[] = {
-      {want_kt, &kv->kt}, {want_vt, &kv->vt}, {want_kr, &kv->kr}, {want_vr, &kv->vr}};
-  for (auto [want, buf] : layouts)  // every element is written below
-    if (want && !(*buf = HostBuffer<uint32_t>(n * per)).ok()) return false;
+      {want.kb, &kv->kb}, {want.kt, &kv->kt}, {want.vt, &kv->vt}, {want.kr, &kv->kr}, {want.vr, &kv->vr}};
+  for (auto [wanted, buf] : layouts)  // every element is written below
+    if (wanted && !(*buf = HostBuffer<uint32_t>(n * per)).ok()) return false;
   int ok = 1;
 #pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(attn::num_threads(), n))) reduction(& : ok)
   {
@@ -112,12 +115,9 @@ bool PackKv(const AttentionParams& p, bool want_kt, bool want_vt, bool want_kr, 
       const float* k = p.k + b * p.k_stride[0] + hk * p.k_stride[1] + t * kTile * p.k_stride[2];
       const float* v = p.v + b * p.v_stride[0] + hk * p.v_stride[1] + t * kTile * p.v_stride[2];
       const int64_t off = it * per;
-      if (want_kt || want_kr)
-        ok &= PackTile(k, p.k_stride[2], nv, p.D, sc, want_kt ? kv->kt.get() + off : nullptr,
-                       want_kr ? kv->kr.get() + off : nullptr);
-      if (want_vt || want_vr)
-        ok &= PackTile(v, p.v_stride[2], nv, p.D, sc, want_vt ? kv->vt.get() + off : nullptr,
-                       want_vr ? kv->vr.get() + off : nullptr);
+      const auto at = [&](const HostBuffer<uint32_t>& buf) { return buf.ok() ? buf.get() + off : nullptr; };
+      if (want.kb || want.kt || want.kr) ok &= PackTile(k, p.k_stride[2], nv, p.D, sc, at(kv->kb), at(kv->kt), at(kv->kr));
+      if (want.vt || want.vr) ok &= PackTile(v, p.v_stride[2], nv, p.D, sc, nullptr, at(kv->vt), at(kv->vr));
     }
   }
   return ok != 0;
@@ -125,110 +125,166 @@ bool PackKv(const AttentionParams& p, bool want_kt, bool want_vt, bool want_kr, 
 
 namespace {
 
-// Per-thread scratch. bf16 buffers are u32 (pairs) so that the micro-kernel's scalar reads of pairs
-// read u32 storage; they are written through the intrinsics' may-alias vector stores.
+constexpr int64_t kW = kTile;  // lanes of the transposed tiles: the item's query rows
+
+// Per-thread scratch. bf16 buffers are u32 pairs, so that the micro-kernel's scalar reads of pairs
+// read u32 storage (they are written through the intrinsics' may-alias vector stores).
 struct FwdWorkspace {
-  std::vector<uint32_t> q;   // [kTile, D/2] Qs rows
-  std::vector<float> o;      // [kTile, D] output accumulator
-  std::vector<float> s;      // [kRows, kLd] scores of one row group
-  std::vector<uint32_t> pb;  // [kRows, kLd/2] P of the row group
-  float m[kTile], l[kTile];
-  int64_t lo[kTile], hi[kTile];
-  explicit FwdWorkspace(int64_t D) : q(kTile * D / 2), o(kTile * D), s(kRows * kLd), pb(kRows * kLd / 2) {}
+  int64_t ld;                   // D/2 rounded up to 16
+  std::vector<uint32_t> qt;     // [D/2, kW]: Qsᵀ, pairs along D
+  std::vector<uint32_t> rows;   // [16, ld]: 16 Qs rows on their way into qt (zero padded)
+  std::vector<float> st;        // [kTile, kW]: Sᵀ -> Pᵀ (f32)
+  std::vector<uint32_t> pt;     // [kTile/2, kW]: Pᵀ as key pairs (bf16)
+  std::vector<float> ot;        // [D, kW]: Oᵀ
+  float m[kW], l[kW], alpha[kW];
+  int32_t lo[kW], hi[kW];       // bands; empty (0, 0) for padding lanes
+  explicit FwdWorkspace(int64_t D)
+      : ld((D / 2 + 15) / 16 * 16), qt(D / 2 * kW), rows(16 * ld, 0u), st(kTile * kW), pt(kTile / 2 * kW),
+        ot(D * kW) {}
 };
 
 struct FwdItem {
   int64_t b, h, hk, t0, rows;
+  int64_t nl;                // lanes computed: rows rounded up to 16
+  int64_t kmin, kmax;        // union of the rows' bands
+  int64_t full_lo, full_hi;  // intersection of the rows' bands
 };
 
-// Column mask of [lo, hi) for the 16 columns starting at c.
-ATTN_BF16 inline __mmask16 BandMask(int64_t c, int64_t lo, int64_t hi) {
-  const __m512i cols = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                        _mm512_set1_epi32(static_cast<int>(c)));
-  return _mm512_cmpge_epi32_mask(cols, _mm512_set1_epi32(static_cast<int>(lo))) &
-         _mm512_cmplt_epi32_mask(cols, _mm512_set1_epi32(static_cast<int>(hi)));
-}
-
-// Step 2b for row r of the item: s (nc scores of this tile, in place) -> pb (P, bf16). full: the
-// row sees all nc columns (no masking needed).
-ATTN_BF16 void SoftmaxRow(FwdWorkspace& ws, int64_t D, int64_t r, float* s, int64_t lo, int64_t hi, int64_t nc,
-                          bool full, uint32_t* pb) {
-  __m512 mx = _mm512_set1_ps(kNegInfF);
-  for (int64_t c = 0; c < nc; c += 16) {
-    __m512 x = _mm512_loadu_ps(s + c);
-    if (!full) {
-      x = _mm512_mask_mov_ps(_mm512_set1_ps(kNegInfF), BandMask(c, lo, hi), x);
-      _mm512_storeu_ps(s + c, x);
+// Step 1: Qsᵀ[d2, r] = pair d2 of bf16(scale·q[t0 + r]), 16 rows at a time through Transpose16;
+// the rows' bands.
+ATTN_BF16 void SetupItem(const AttentionParams& p, FwdWorkspace& ws, FwdItem& it) {
+  const int64_t d2 = p.D / 2;
+  for (int64_t r0 = 0; r0 < it.nl; r0 += 16) {
+    for (int64_t i = 0; i < 16; ++i) {
+      uint32_t* dst = ws.rows.data() + i * ws.ld;
+      if (r0 + i >= it.rows) {
+        std::fill(dst, dst + d2, 0u);
+        continue;
+      }
+      const float* q = p.q + it.b * p.q_stride[0] + it.h * p.q_stride[1] + (it.t0 + r0 + i) * p.q_stride[2];
+      ToBf16(q, p.D, p.scale, reinterpret_cast<uint16_t*>(dst));
     }
-    mx = _mm512_max_ps(mx, x);
+    for (int64_t c0 = 0; c0 < d2; c0 += 16) {
+      __m512i r[16];
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(ws.rows.data() + i * ws.ld + c0);
+      Transpose16(r);
+      for (int64_t i = 0; i < std::min<int64_t>(16, d2 - c0); ++i) _mm512_storeu_si512(ws.qt.data() + (c0 + i) * kW + r0, r[i]);
+    }
   }
-  const float m_old = ws.m[r], m_new = std::max(m_old, _mm512_reduce_max_ps(mx));
-  const float m_use = m_new == kNegInfF ? 0.0f : m_new;  // nothing seen yet: p = 0 everywhere
-  const __m512 mu = _mm512_set1_ps(m_use);
-  __m512 sum = _mm512_setzero_ps();
-  for (int64_t c = 0; c < nc; c += 16) {
-    const __m512 e = Exp(_mm512_sub_ps(_mm512_loadu_ps(s + c), mu));
-    sum = _mm512_add_ps(sum, e);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(reinterpret_cast<uint16_t*>(pb) + c), Cvt16(e));
-  }
-  const float alpha = _mm512_cvtss_f32(Exp(_mm512_set1_ps(m_old - m_use)));  // m_old = -inf gives 0
-  ws.l[r] = ws.l[r] * alpha + _mm512_reduce_add_ps(sum);
-  ws.m[r] = m_new;
-  if (alpha != 1.0f) {
-    float* o = ws.o.data() + r * D;
-    for (int64_t d = 0; d < D; d += 16) _mm512_storeu_ps(o + d, _mm512_mul_ps(_mm512_loadu_ps(o + d), _mm512_set1_ps(alpha)));
+  it.kmin = p.S, it.kmax = 0, it.full_lo = 0, it.full_hi = p.S;
+  for (int64_t r = 0; r < kW; ++r) {
+    int64_t lo = 0, hi = 0;
+    if (r < it.rows) attention_key_band(p, it.b, it.t0 + r, &lo, &hi);
+    ws.lo[r] = static_cast<int32_t>(lo), ws.hi[r] = static_cast<int32_t>(hi);
+    ws.m[r] = kNegInfF, ws.l[r] = 0.0f;
+    if (r >= it.rows) continue;
+    if (lo < hi) it.kmin = std::min(it.kmin, lo), it.kmax = std::max(it.kmax, hi);
+    it.full_lo = std::max(it.full_lo, lo), it.full_hi = std::min(it.full_hi, hi);
   }
 }
 
-// Step 2 for key tile `tile`: every row group of the item that sees one of its keys.
+// Step 2b: -inf in Sᵀ row j (key `key`) for the lanes whose band excludes it.
+ATTN_BF16 void MaskKeyRow(const FwdWorkspace& ws, int64_t nl, int64_t key, float* srow) {
+  const __m512i k = _mm512_set1_epi32(static_cast<int32_t>(key));
+  for (int64_t c = 0; c < nl; c += 16) {
+    const __mmask16 in = _mm512_cmple_epi32_mask(_mm512_loadu_si512(ws.lo + c), k) &
+                         _mm512_cmplt_epi32_mask(k, _mm512_loadu_si512(ws.hi + c));
+    _mm512_storeu_ps(srow + c, _mm512_mask_mov_ps(_mm512_set1_ps(kNegInfF), in, _mm512_loadu_ps(srow + c)));
+  }
+}
+
+// Step 2c: online softmax down the lanes of Sᵀ rows [j0, j1) (in place -> Pᵀ): m, l, alpha.
+ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1) {
+  const __m512 ninf = _mm512_set1_ps(kNegInfF);
+  for (int64_t c = 0; c < nl; c += 16) {
+    __m512 mx = ninf;
+    for (int64_t j = j0; j < j1; ++j) mx = _mm512_max_ps(mx, _mm512_loadu_ps(ws.st.data() + j * kW + c));
+    const __m512 m_old = _mm512_loadu_ps(ws.m + c), m_new = _mm512_max_ps(m_old, mx);
+    const __mmask16 none = _mm512_cmp_ps_mask(m_new, ninf, _CMP_EQ_OQ);  // nothing seen yet: p = 0
+    const __m512 m_use = _mm512_mask_mov_ps(m_new, none, _mm512_setzero_ps());
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t j = j0; j < j1; ++j) {
+      float* sj = ws.st.data() + j * kW + c;
+      const __m512 e = Exp(_mm512_sub_ps(_mm512_loadu_ps(sj), m_use));
+      sum = _mm512_add_ps(sum, e);
+      _mm512_storeu_ps(sj, e);
+    }
+    const __m512 alpha = Exp(_mm512_sub_ps(m_old, m_use));  // m_old = -inf gives 0
+    _mm512_storeu_ps(ws.alpha + c, alpha);
+    _mm512_storeu_ps(ws.l + c, _mm512_fmadd_ps(_mm512_loadu_ps(ws.l + c), alpha, sum));
+    _mm512_storeu_ps(ws.m + c, m_new);
+  }
+}
+
+// Step 2e: Oᵀ rows ·= alpha (per lane), unless every lane's alpha is 1.
+ATTN_BF16 void RescaleOt(FwdWorkspace& ws, int64_t D, int64_t nl) {
+  __mmask16 change = 0;
+  for (int64_t c = 0; c < nl; c += 16)
+    change |= _mm512_cmp_ps_mask(_mm512_loadu_ps(ws.alpha + c), _mm512_set1_ps(1.0f), _CMP_NEQ_UQ);
+  if (change == 0) return;
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t c = 0; c < nl; c += 16) {
+      float* o = ws.ot.data() + d * kW + c;
+      _mm512_storeu_ps(o, _mm512_mul_ps(_mm512_loadu_ps(o), _mm512_loadu_ps(ws.alpha + c)));
+    }
+}
+
+// Step 2 for key tile `tile`, over the keys [j0, j1) of it that some row sees (j0, j1 even).
 ATTN_BF16 void ForwardTile(const AttentionParams& p, const PackedKv& kv, FwdWorkspace& ws, const FwdItem& it,
                            int64_t tile) {
-  const int64_t D = p.D, kb = tile * kTile, nk = std::min(kTile, p.S - kb);
+  const int64_t D = p.D, kb = tile * kTile, nk = std::min(kTile, p.S - kb), nvec = it.nl / 16;
+  const bool full = kb >= it.full_lo && kb + nk <= it.full_hi;  // every row sees every key of the tile
+  const int64_t j0 = std::max<int64_t>(it.kmin - kb, 0) & ~int64_t{1};
+  const int64_t j1 = (std::min(it.kmax - kb, nk) + 1) & ~int64_t{1};  // <= kTile; key j1-1 may be padding
   const int64_t off = kv.Offset(it.b, it.hk, p.Hkv, tile);
-  for (int64_t r0 = 0; r0 < it.rows; r0 += kRows) {
-    const int64_t R = std::min<int64_t>(kRows, it.rows - r0);
-    int64_t lo[kRows], hi[kRows], hi_max = 0;
-    for (int64_t r = 0; r < R; ++r) {
-      lo[r] = std::clamp<int64_t>(ws.lo[r0 + r] - kb, 0, nk);
-      hi[r] = std::clamp<int64_t>(ws.hi[r0 + r] - kb, lo[r], nk);
-      if (lo[r] < hi[r]) hi_max = std::max(hi_max, hi[r]);
+  // a. Sᵀ = K·Qsᵀ: each element the chain the backward's S = Qs·Kᵀ computes (a and b swapped per lane).
+  Dp(j1 - j0, {kv.kb.get() + off + j0 * D / 2, D / 2, 1, D / 2, ws.qt.data(), kW, nvec, ws.st.data() + j0 * kW, kW, false});
+  for (int64_t j = j0; j < j1; ++j)  // b. (a padding key past nk, there to complete a pair, always)
+    if (!full || j >= nk) MaskKeyRow(ws, it.nl, kb + j, ws.st.data() + j * kW);
+  SoftmaxLanes(ws, it.nl, j0, j1);                                                        // c.
+  for (int64_t j = j0; j < j1; j += 2)                                                     // d. P rounded to bf16
+    Interleave(ws.st.data() + j * kW, ws.st.data() + (j + 1) * kW, it.nl, ws.pt.data() + (j - j0) / 2 * kW);
+  RescaleOt(ws, D, it.nl);                                                                 // e.
+  // f. Oᵀ += Vᵀ·Pᵀ: a = V pairs along keys (vr[k2][d]), b = Pᵀ key pairs.
+  Dp(D, {kv.vr.get() + off + j0 / 2 * D, 1, D, (j1 - j0) / 2, ws.pt.data(), kW, nvec, ws.ot.data(), kW, true});
+}
+
+// Step 3: out rows = Oᵀᵀ / l (16 x 16 transposes), lse = m + log l; 0 and -inf for rows that saw no key.
+ATTN_BF16 void FinishItem(const AttentionParams& p, FwdWorkspace& ws, const FwdItem& it, float* out, float* lse) {
+  for (int64_t r0 = 0; r0 < it.nl; r0 += 16) {
+    const __m512 l = _mm512_loadu_ps(ws.l + r0);
+    const __mmask16 seen = _mm512_cmp_ps_mask(l, _mm512_setzero_ps(), _CMP_GT_OQ);
+    const __m512 inv = _mm512_maskz_div_ps(seen, _mm512_set1_ps(1.0f), l);
+    const int64_t n = std::min<int64_t>(16, it.rows - r0);
+    for (int64_t d0 = 0; d0 < p.D; d0 += 16) {
+      __m512i v[16];
+      for (int i = 0; i < 16; ++i)
+        v[i] = _mm512_castps_si512(_mm512_mul_ps(_mm512_loadu_ps(ws.ot.data() + (d0 + i) * kW + r0), inv));
+      Transpose16(v);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t row = it.t0 + r0 + i;
+        _mm512_storeu_si512(out + it.b * p.o_stride[0] + it.h * p.o_stride[1] + row * p.o_stride[2] + d0, v[i]);
+      }
     }
-    if (hi_max == 0) continue;  // no row of the group sees this tile: m, l, O unchanged
-    const int64_t nvec = (hi_max + 15) / 16;
-    Dp(R, {ws.q.data() + r0 * D / 2, D / 2, 1, D / 2, kv.kt.get() + off, kLd, nvec, ws.s.data(), kLd, false});
-    for (int64_t r = 0; r < R; ++r) {
-      const bool full = lo[r] == 0 && hi[r] == nvec * 16;
-      SoftmaxRow(ws, D, r0 + r, ws.s.data() + r * kLd, lo[r], hi[r], nvec * 16, full, ws.pb.data() + r * kLd / 2);
-    }
-    Dp(R, {ws.pb.data(), kLd / 2, 1, nvec * 8, kv.vr.get() + off, D, D / 16, ws.o.data() + r0 * D, D, true});
+    if (lse != nullptr)
+      for (int64_t i = 0; i < n; ++i) {
+        const float li = ws.l[r0 + i];
+        lse[(it.b * p.H + it.h) * p.T + it.t0 + r0 + i] = li > 0.0f ? ws.m[r0 + i] + std::log(li) : kNegInfF;
+      }
   }
 }
 
-ATTN_BF16 void ForwardItem(const AttentionParams& p, const PackedKv& kv, FwdWorkspace& ws, const FwdItem& it,
-                           float* out, float* lse) {
-  const int64_t D = p.D;
-  int64_t kmin = p.S, kmax = 0;
-  for (int64_t r = 0; r < it.rows; ++r) {  // step 1
-    const float* q = p.q + it.b * p.q_stride[0] + it.h * p.q_stride[1] + (it.t0 + r) * p.q_stride[2];
-    ToBf16(q, D, p.scale, reinterpret_cast<uint16_t*>(ws.q.data() + r * D / 2));
-    attention_key_band(p, it.b, it.t0 + r, &ws.lo[r], &ws.hi[r]);
-    if (ws.lo[r] < ws.hi[r]) kmin = std::min(kmin, ws.lo[r]), kmax = std::max(kmax, ws.hi[r]);
-    ws.m[r] = kNegInfF, ws.l[r] = 0.0f;
-  }
-  std::fill(ws.o.begin(), ws.o.begin() + it.rows * D, 0.0f);
-  for (int64_t tile = kmin / kTile; tile * kTile < kmax; ++tile) ForwardTile(p, kv, ws, it, tile);
-  for (int64_t r = 0; r < it.rows; ++r) {  // step 3
-    const int64_t i = it.t0 + r;
-    float* dst = out + it.b * p.o_stride[0] + it.h * p.o_stride[1] + i * p.o_stride[2];
-    const float l = ws.l[r], inv = l > 0.0f ? 1.0f / l : 0.0f;
-    for (int64_t d = 0; d < D; ++d) dst[d] = ws.o[r * D + d] * inv;
-    if (lse != nullptr) lse[(it.b * p.H + it.h) * p.T + i] = l > 0.0f ? ws.m[r] + std::log(l) : kNegInfF;
-  }
+void ForwardItem(const AttentionParams& p, const PackedKv& kv, FwdWorkspace& ws, FwdItem& it, float* out,
+                 float* lse) {
+  SetupItem(p, ws, it);
+  std::fill(ws.ot.begin(), ws.ot.end(), 0.0f);
+  for (int64_t tile = it.kmin / kTile; tile * kTile < it.kmax; ++tile) ForwardTile(p, kv, ws, it, tile);
+  FinishItem(p, ws, it, out, lse);
 }
 
 bool ForwardBf16(const AttentionParams& p, float* out, float* lse) {
   PackedKv kv;
-  if (!PackKv(p, true, false, false, true, &kv)) return false;
+  if (!PackKv(p, {.kb = true, .vr = true}, &kv)) return false;
   const int64_t n_tiles = (p.T + kTile - 1) / kTile, bh = p.B * p.H, n_items = bh * n_tiles;
   const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
 #pragma omp parallel num_threads(nt)
@@ -238,7 +294,9 @@ bool ForwardBf16(const AttentionParams& p, float* out, float* lse) {
 #pragma omp for schedule(dynamic, 1)
     for (int64_t n = 0; n < n_items; ++n) {
       const int64_t b = (n % bh) / p.H, h = n % p.H, t0 = (n_tiles - 1 - n / bh) * kTile;
-      ForwardItem(p, kv, ws, {b, h, h / (p.H / p.Hkv), t0, std::min(kTile, p.T - t0)}, out, lse);
+      const int64_t rows = std::min(kTile, p.T - t0);
+      FwdItem it{b, h, h / (p.H / p.Hkv), t0, rows, (rows + 15) / 16 * 16, 0, 0, 0, 0};
+      ForwardItem(p, kv, ws, it, out, lse);
     }
   }
   return true;

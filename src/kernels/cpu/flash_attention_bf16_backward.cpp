@@ -294,7 +294,7 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 bool BackwardBf16(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
   Plan pl{.out = out, .dout = dout, .lse = lse, .dk = dk, .dv = dv};
-  if (!PackKv(p, true, true, true, false, &pl.kv)) return false;
+  if (!PackKv(p, {.kt = true, .vt = true, .kr = true}, &pl.kv)) return false;
   pl.n_chunks = attention_backward_chunks(p);
   pl.n_tiles = pl.kv.n_tiles;
   pl.dqp = HostBuffer<float>(pl.n_chunks * p.B * p.H * p.T * p.D);

@@ -170,12 +170,13 @@ class HostBuffer {
 };
 
 // ---- K and V packed once per call, per (b, kv head, tile of kTile keys) ----
+// kb:     [kTile, D/2] K rows (pairs along D, row = key) — the a operand of Sᵀ = K·Qsᵀ (forward).
 // kt, vt: [D/2, kTile] pairs along D (column = key) — the b operand of S = Qs·Kᵀ and dP = dO·Vᵀ.
 // kr, vr: [kTile/2, D] pairs along keys (column = head dim) — of dQ += dS·K and O += P·V.
 // Keys past S or past key_lengths[b] (seen by no query) are packed as zeros.
 struct PackedKv {
   int64_t n_tiles = 0, D = 0;
-  HostBuffer<uint32_t> kt, vt, kr, vr;  // null when not asked for
+  HostBuffer<uint32_t> kb, kt, vt, kr, vr;  // null when not asked for
   int64_t Offset(int64_t b, int64_t hk, int64_t Hkv, int64_t tile) const {
     return ((b * Hkv + hk) * n_tiles + tile) * kTile * D / 2;
   }
@@ -183,6 +184,9 @@ struct PackedKv {
 
 // Packs the layouts asked for; false when a K or V value some query may see is NaN/Inf, or when
 // out of memory.
-bool PackKv(const AttentionParams& p, bool want_kt, bool want_vt, bool want_kr, bool want_vr, PackedKv* kv);
+struct KvLayouts {
+  bool kb = false, kt = false, vt = false, kr = false, vr = false;
+};
+bool PackKv(const AttentionParams& p, KvLayouts want, PackedKv* kv);
 
 }  // namespace attn::kernels::bf16
