@@ -229,6 +229,55 @@ ATTN_BF16 void RescaleOt(FwdWorkspace& ws, int64_t D, int64_t nl) {
     }
 }
 
+// Lane vectors [*v0, *v1) with a row that sees one of the keys [k0, k1); empty when none.
+ATTN_BF16 void LanesSeeing(const FwdWorkspace& ws, int64_t nl, int64_t k0, int64_t k1, int64_t* v0, int64_t* v1) {
+  *v0 = nl / 16, *v1 = 0;
+  for (int64_t c = 0; c < nl; c += 16) {
+    const __m512i lo = _mm512_loadu_si512(ws.lo + c), hi = _mm512_loadu_si512(ws.hi + c);
+    const __mmask16 m = _mm512_cmplt_epi32_mask(lo, _mm512_set1_epi32(static_cast<int32_t>(k1))) &
+                        _mm512_cmpgt_epi32_mask(hi, _mm512_set1_epi32(static_cast<int32_t>(k0))) &
+                        _mm512_cmplt_epi32_mask(lo, hi);
+    if (m != 0) *v0 = std::min(*v0, c / 16), *v1 = c / 16 + 1;
+  }
+}
+
+// Keys [*k0, *k1) that some row of lanes [c, c + 16) sees; empty when none.
+ATTN_BF16 void KeysOfLanes(const FwdWorkspace& ws, int64_t c, int64_t* k0, int64_t* k1) {
+  const __m512i lo = _mm512_loadu_si512(ws.lo + c), hi = _mm512_loadu_si512(ws.hi + c);
+  const __mmask16 live = _mm512_cmplt_epi32_mask(lo, hi);
+  *k0 = live ? _mm512_mask_reduce_min_epi32(live, lo) : 0;
+  *k1 = live ? _mm512_mask_reduce_max_epi32(live, hi) : 0;
+}
+
+// Steps 2a and 2f on a boundary tile: only the (key group, lane vector) blocks of Sᵀ and the
+// (lane vector, key range) spans of Oᵀ += Vᵀ·Pᵀ where some row sees some key (on the causal diagonal
+// about half); everything skipped is -inf in Sᵀ (masked after) and 0 in Pᵀ.
+ATTN_BF16 void BoundaryScores(const AttentionParams& p, const PackedKv& kv, FwdWorkspace& ws, const FwdItem& it,
+                              int64_t off, int64_t kb, int64_t j0, int64_t j1) {
+  const int64_t D = p.D;
+  for (int64_t g = j0; g < j1; g += kRows) {
+    const int64_t R = std::min<int64_t>(kRows, j1 - g);
+    int64_t v0, v1;
+    LanesSeeing(ws, it.nl, kb + g, kb + g + R, &v0, &v1);
+    if (v0 >= v1) continue;
+    Dp(R, {kv.kb.get() + off + g * D / 2, D / 2, 1, D / 2, ws.qt.data() + v0 * 16, kW, v1 - v0,
+           ws.st.data() + g * kW + v0 * 16, kW, false});
+  }
+}
+
+ATTN_BF16 void BoundaryPv(const AttentionParams& p, const PackedKv& kv, FwdWorkspace& ws, const FwdItem& it,
+                          int64_t off, int64_t kb, int64_t j0, int64_t j1) {
+  const int64_t D = p.D;
+  for (int64_t c = 0; c < it.nl; c += 16) {
+    int64_t k0, k1;
+    KeysOfLanes(ws, c, &k0, &k1);
+    const int64_t a = std::max(k0 - kb, j0) & ~int64_t{1}, z = (std::min(k1 - kb, j1) + 1) & ~int64_t{1};
+    if (a >= z) continue;
+    Dp(D, {kv.vr.get() + off + a / 2 * D, 1, D, (z - a) / 2, ws.pt.data() + (a - j0) / 2 * kW + c, kW, 1,
+           ws.ot.data() + c, kW, true});
+  }
+}
+
 // Step 2 for key tile `tile`, over the keys [j0, j1) of it that some row sees (j0, j1 even).
 ATTN_BF16 void ForwardTile(const AttentionParams& p, const PackedKv& kv, FwdWorkspace& ws, const FwdItem& it,
                            int64_t tile) {
@@ -238,7 +287,11 @@ ATTN_BF16 void ForwardTile(const AttentionParams& p, const PackedKv& kv, FwdWork
   const int64_t j1 = (std::min(it.kmax - kb, nk) + 1) & ~int64_t{1};  // <= kTile; key j1-1 may be padding
   const int64_t off = kv.Offset(it.b, it.hk, p.Hkv, tile);
   // a. Sᵀ = K·Qsᵀ: each element the chain the backward's S = Qs·Kᵀ computes (a and b swapped per lane).
-  Dp(j1 - j0, {kv.kb.get() + off + j0 * D / 2, D / 2, 1, D / 2, ws.qt.data(), kW, nvec, ws.st.data() + j0 * kW, kW, false});
+  if (full) {
+    Dp(j1 - j0, {kv.kb.get() + off + j0 * D / 2, D / 2, 1, D / 2, ws.qt.data(), kW, nvec, ws.st.data() + j0 * kW, kW, false});
+  } else {
+    BoundaryScores(p, kv, ws, it, off, kb, j0, j1);
+  }
   for (int64_t j = j0; j < j1; ++j)  // b. (a padding key past nk, there to complete a pair, always)
     if (!full || j >= nk) MaskKeyRow(ws, it.nl, kb + j, ws.st.data() + j * kW);
   SoftmaxLanes(ws, it.nl, j0, j1);                                                        // c.
@@ -246,7 +299,11 @@ ATTN_BF16 void ForwardTile(const AttentionParams& p, const PackedKv& kv, FwdWork
     Interleave(ws.st.data() + j * kW, ws.st.data() + (j + 1) * kW, it.nl, ws.pt.data() + (j - j0) / 2 * kW);
   RescaleOt(ws, D, it.nl);                                                                 // e.
   // f. Oᵀ += Vᵀ·Pᵀ: a = V pairs along keys (vr[k2][d]), b = Pᵀ key pairs.
-  Dp(D, {kv.vr.get() + off + j0 / 2 * D, 1, D, (j1 - j0) / 2, ws.pt.data(), kW, nvec, ws.ot.data(), kW, true});
+  if (full) {
+    Dp(D, {kv.vr.get() + off + j0 / 2 * D, 1, D, (j1 - j0) / 2, ws.pt.data(), kW, nvec, ws.ot.data(), kW, true});
+  } else {
+    BoundaryPv(p, kv, ws, it, off, kb, j0, j1);
+  }
 }
 
 // Step 3: out rows = Oᵀᵀ / l (16 x 16 transposes), lse = m + log l; 0 and -inf for rows that saw no key.

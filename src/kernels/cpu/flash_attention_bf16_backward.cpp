@@ -14,7 +14,8 @@
 //        P and dS rounded to bf16 as row pairs (for dV, dK) and dS as rows (for dQ);
 //      then dV += Pᵀ·dO, dK += dSᵀ·Qs (over the rows that see each 6 keys) and
 //      dQpart += dS·K (over the keys each 6 rows see).
-//   3. dK, dV of the tile written out; at the end dQ = scale · Σ_chunks dQpart.
+//   3. dK, dV accumulate in place in the outputs' rows of the tile (zeroed first: keys no row sees
+//      get 0); at the end dQ = scale · Σ_chunks dQpart.
 // All inputs K/V a query may see are finite (PackKv checks, else the caller falls back to f32), so
 // no product needs the f32 kernels' NaN guards; a NaN in dO reaches only the rows and keys that a
 // NaN in the f32 kernel's dO reaches, except through zero P: 0·NaN in dV (as there).
@@ -62,12 +63,12 @@ struct BwdWorkspace {
   std::vector<float> s, dp;       // [kRows, kLd]: S -> P, dP -> dS of one row group
   std::vector<uint32_t> pi, dsi;  // [kTile/2, kLd]: P, dS row pairs interleaved
   std::vector<uint32_t> dsb;      // [kTile, kLd/2]: dS rows
-  std::vector<float> dk, dv;      // [kTile, D]: the tile's accumulators
+  float *dk, *dv;                 // [nk, D]: the tile's rows of the outputs, accumulated in place
   float lse[kTile], delta[kTile];
   int64_t lo[kTile], hi[kTile];  // bands relative to the tile, empty for fully masked rows
   explicit BwdWorkspace(int64_t D)
       : s(kRows * kLd), dp(kRows * kLd),
-        pi(kTile * kLd / 2), dsi(kTile * kLd / 2), dsb(kTile * kLd / 2), dk(kTile * D), dv(kTile * D) {}
+        pi(kTile * kLd / 2), dsi(kTile * kLd / 2), dsb(kTile * kLd / 2) {}
 };
 
 // Shared state of one call (read-only while the items run, except the outputs).
@@ -159,11 +160,14 @@ ATTN_BF16 bool PackBlock(const AttentionParams& p, const Plan& pl, BwdWorkspace&
   return true;
 }
 
-// Rows of the block that see any of the tile's keys [c0, c1): [*first, *last), empty when none.
-void RowsSeeing(const BwdWorkspace& ws, int64_t rows, int64_t c0, int64_t c1, int64_t* first, int64_t* last) {
-  *first = rows, *last = 0;
+// For each group g of kRows keys of the tile, the rows of the block that see any of its keys:
+// [first[g], last[g]), empty when none.
+void RowsSeeing(const BwdWorkspace& ws, int64_t rows, int64_t* first, int64_t* last) {
+  constexpr int64_t kGroups = (kTile + kRows - 1) / kRows;
+  std::fill(first, first + kGroups, rows), std::fill(last, last + kGroups, 0);
   for (int64_t r = 0; r < rows; ++r)
-    if (ws.lo[r] < ws.hi[r] && ws.lo[r] < c1 && ws.hi[r] > c0) *first = std::min(*first, r), *last = r + 1;
+    if (ws.lo[r] < ws.hi[r])
+      for (int64_t g = ws.lo[r] / kRows; g * kRows < ws.hi[r]; ++g) first[g] = std::min(first[g], r), last[g] = r + 1;
 }
 
 // Keys of the tile that rows [r0, r1) see: [*k0, *k1), empty when none.
@@ -180,14 +184,14 @@ ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorksp
   if (!PackBlock(p, pl, ws, t, rows)) return;
   const int64_t D = p.D;
   for (int64_t r0 = 0; r0 < rows; r0 += kRows) GradGroup(p, ws, t, r0, std::min<int64_t>(kRows, rows - r0));
+  int64_t first[(kTile + kRows - 1) / kRows], last[(kTile + kRows - 1) / kRows];
+  RowsSeeing(ws, rows, first, last);
   for (int64_t o = 0; o < t.nk; o += kRows) {  // dV += Pᵀ dO, dK += dSᵀ Qs for kRows keys
-    const int64_t R = std::min<int64_t>(kRows, t.nk - o);
-    int64_t f, l;
-    RowsSeeing(ws, rows, o, o + R, &f, &l);
+    const int64_t R = std::min<int64_t>(kRows, t.nk - o), f = first[o / kRows], l = last[o / kRows];
     if (f >= l) continue;
     const int64_t p0 = f / 2, n2 = (l + 1) / 2 - p0;
-    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi + p0 * D, D, D / 16, ws.dv.data() + o * D, D, true});
-    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi + p0 * D, D, D / 16, ws.dk.data() + o * D, D, true});
+    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi + p0 * D, D, D / 16, ws.dv + o * D, D, true});
+    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi + p0 * D, D, D / 16, ws.dk + o * D, D, true});
   }
   float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * D;
   for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
@@ -213,8 +217,9 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
     const int64_t off = pl.kv.Offset(b, hk, p.Hkv, tile), kb = tile * kTile;
     TileCtx t{b, 0, hk, 0, kb, std::min(kTile, p.S - kb), pl.kv.kt.get() + off, pl.kv.vt.get() + off,
               pl.kv.kr.get() + off};
-    std::fill(ws.dk.begin(), ws.dk.end(), 0.0f);
-    std::fill(ws.dv.begin(), ws.dv.end(), 0.0f);
+    ws.dk = pl.dk + ((b * p.Hkv + hk) * p.S + kb) * D, ws.dv = pl.dv + ((b * p.Hkv + hk) * p.S + kb) * D;
+    std::fill(ws.dk, ws.dk + t.nk * D, 0.0f);
+    std::fill(ws.dv, ws.dv + t.nk * D, 0.0f);
     // Rows that may see the tile form one range: both band ends are non-decreasing in i.
     // Blocks start on even rows (the packed row pairs); a row before the range sees none of the tile.
     const int64_t i_begin = (std::upper_bound(hi, hi + p.T, t.kb) - hi) & ~int64_t{1};
@@ -224,11 +229,6 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
         t.h = h, t.i0 = i0;
         BlockBackward(p, pl, ws, t, std::min(kTile, i_end - i0), dqp);
       }
-    for (int64_t j = 0; j < t.nk; ++j) {
-      const int64_t row = (b * p.Hkv + hk) * p.S + t.kb + j;
-      std::copy_n(ws.dk.data() + j * D, D, pl.dk + row * D);
-      std::copy_n(ws.dv.data() + j * D, D, pl.dv + row * D);
-    }
   }
 }
 
