@@ -1,5 +1,5 @@
 // kernels/cpu/flash_attention_bf16.cpp — the flash forward with bf16 products (see
-// flash_attention_bf16.h), the scope check, and the K/V packing shared with the backward.
+// flash_attention_bf16.h), the scope check, and the K/V tile packing shared with the backward.
 //
 // Layout as the f32 forward's: everything transposed, SIMD lanes along the query rows of an item,
 // so the online softmax is per-lane vector work with no horizontal reductions.
@@ -32,7 +32,6 @@
 
 namespace attn::kernels {
 namespace bf16 {
-namespace {
 
 constexpr float kNegInfF = -std::numeric_limits<float>::infinity();
 
@@ -59,15 +58,6 @@ ATTN_BF16 void Transpose16(__m512i r[16]) {
   }
 }
 
-// Per-thread scratch of PackKv.
-struct PackScratch {
-  std::vector<float> zero_row;    // [D]
-  std::vector<uint32_t> rows_bf;  // [16, D/2 rounded up to 16]: 16 key rows as pairs, zero padded
-  explicit PackScratch(int64_t D) : zero_row(D, 0.0f), rows_bf(16 * ((D / 2 + 15) / 16 * 16), 0u) {}
-};
-
-// One (b, kv head) tile of kTile rows of k or v (rows past nv read as zeros) into its layouts.
-// False when a row below nv holds NaN/Inf.
 ATTN_BF16 bool PackTile(const float* src, int64_t rs, int64_t nv, int64_t D, PackScratch& sc, uint32_t* b_out,
                         uint32_t* t_out, uint32_t* r_out) {
   const auto row = [&](int64_t j) { return j < nv ? src + j * rs : sc.zero_row.data(); };
@@ -93,16 +83,22 @@ ATTN_BF16 bool PackTile(const float* src, int64_t rs, int64_t nv, int64_t D, Pac
   return bad == 0;
 }
 
-}  // namespace
+namespace {
 
-bool PackKv(const AttentionParams& p, KvLayouts want, PackedKv* kv) {
-  kv->D = p.D;
-  kv->n_tiles = (p.S + kTile - 1) / kTile;
-  const int64_t nt = kv->n_tiles, n = p.B * p.Hkv * nt, per = kTile * p.D / 2;
-  const std::pair<bool, HostBuffer<uint32_t>*> layouts[] = {
-      {want.kb, &kv->kb}, {want.kt, &kv->kt}, {want.vt, &kv->vt}, {want.kr, &kv->kr}, {want.vr, &kv->vr}};
-  for (auto [wanted, buf] : layouts)  // every element is written below
-    if (wanted && !(*buf = HostBuffer<uint32_t>(n * per)).ok()) return false;
+// The forward's K/V, packed once per call (every tile is used by all the query tiles of its heads):
+// kb and vr layouts, [B, Hkv, n_tiles] tiles of kTile·D/2 pairs each.
+struct PackedKv {
+  int64_t n_tiles = 0, per = 0;
+  HostBuffer<uint32_t> kb, vr;
+  int64_t Offset(int64_t b, int64_t hk, int64_t Hkv, int64_t tile) const { return ((b * Hkv + hk) * n_tiles + tile) * per; }
+};
+
+// False when a K or V value some query may see is NaN/Inf, or when out of memory.
+bool PackKv(const AttentionParams& p, PackedKv* kv) {
+  kv->n_tiles = (p.S + kTile - 1) / kTile, kv->per = kTile * p.D / 2;
+  const int64_t nt = kv->n_tiles, n = p.B * p.Hkv * nt;
+  kv->kb = HostBuffer<uint32_t>(n * kv->per), kv->vr = HostBuffer<uint32_t>(n * kv->per);  // all written below
+  if (!kv->kb.ok() || !kv->vr.ok()) return false;
   int ok = 1;
 #pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(attn::num_threads(), n))) reduction(& : ok)
   {
@@ -114,16 +110,12 @@ bool PackKv(const AttentionParams& p, KvLayouts want, PackedKv* kv) {
       const int64_t nv = std::clamp<int64_t>(visible - t * kTile, 0, kTile);
       const float* k = p.k + b * p.k_stride[0] + hk * p.k_stride[1] + t * kTile * p.k_stride[2];
       const float* v = p.v + b * p.v_stride[0] + hk * p.v_stride[1] + t * kTile * p.v_stride[2];
-      const int64_t off = it * per;
-      const auto at = [&](const HostBuffer<uint32_t>& buf) { return buf.ok() ? buf.get() + off : nullptr; };
-      if (want.kb || want.kt || want.kr) ok &= PackTile(k, p.k_stride[2], nv, p.D, sc, at(kv->kb), at(kv->kt), at(kv->kr));
-      if (want.vt || want.vr) ok &= PackTile(v, p.v_stride[2], nv, p.D, sc, nullptr, at(kv->vt), at(kv->vr));
+      ok &= PackTile(k, p.k_stride[2], nv, p.D, sc, kv->kb.get() + it * kv->per, nullptr, nullptr);
+      ok &= PackTile(v, p.v_stride[2], nv, p.D, sc, nullptr, nullptr, kv->vr.get() + it * kv->per);
     }
   }
   return ok != 0;
 }
-
-namespace {
 
 constexpr int64_t kW = kTile;  // lanes of the transposed tiles: the item's query rows
 
@@ -341,7 +333,7 @@ void ForwardItem(const AttentionParams& p, const PackedKv& kv, FwdWorkspace& ws,
 
 bool ForwardBf16(const AttentionParams& p, float* out, float* lse) {
   PackedKv kv;
-  if (!PackKv(p, {.kb = true, .vr = true}, &kv)) return false;
+  if (!PackKv(p, &kv)) return false;
   const int64_t n_tiles = (p.T + kTile - 1) / kTile, bh = p.B * p.H, n_items = bh * n_tiles;
   const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
 #pragma omp parallel num_threads(nt)

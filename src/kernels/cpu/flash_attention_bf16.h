@@ -11,8 +11,8 @@
 // the softmax, lse, delta = <dO, out> and all accumulators stay f32 (FlashAttention on GPUs rounds P
 // and dS the same way). Qs = bf16(f32(scale·q)), exactly as in the f32 kernels' pre-scaling.
 //
-// Scope — the common training case; anything else returns false having touched nothing, and the
-// caller runs the f32 kernels:
+// Scope — the common training case; anything else returns false, and the caller runs the f32
+// kernels (which overwrite every output element):
 //   * p.bf16_products set, no softcap, no ALiBi, no element mask, no dropout (structural masks —
 //     causal with any offset, sliding window, key_lengths — and GQA/MQA are all supported);
 //   * D a multiple of 16 (one vector of output columns), B·H·T > 0 and S > 0;
@@ -20,7 +20,9 @@
 //     lower, or a ScopedCpuTarget below AVX3, keeps the f32 path);
 //   * every K and V value a query may see (keys below key_lengths[b]) is finite: a NaN/Inf there would
 //     meet zero probabilities in a bf16 product (0·NaN) and reach rows that cannot see it, which the
-//     f32 kernels guard against tile by tile — here the whole call falls back instead.
+//     f32 kernels guard against tile by tile — here the whole call falls back instead. The forward
+//     finds out while packing K/V, before writing anything; the backward packs each K/V tile where
+//     it is used, so when it returns false for this reason dk and dv may hold partial results.
 // The decision depends on p, the CPU target and the K/V values only, so a forward and its backward
 // (same p, same inputs) always agree; the backward must be called with bf16_products as the forward
 // had it (ops/attention.cpp records the forward's precision in the autograd closure).
@@ -45,7 +47,8 @@ bool attention_bf16_applicable(const AttentionParams& p);
 bool attention_forward_flash_bf16(const AttentionParams& p, float* out, float* lse);
 
 // The backward of flash_attention_backward.h with bf16 products, from the out and lse of
-// attention_forward_flash_bf16 on the same p; false (nothing written) when out of scope.
+// attention_forward_flash_bf16 on the same p; false when out of scope (outputs possibly partly
+// written, see the scope above).
 bool attention_backward_flash_bf16(const AttentionParams& p, const float* out, const float* dout, const float* lse,
                                    float* dq, float* dk, float* dv);
 

@@ -3,12 +3,13 @@
 // (flash_attention_backward.cpp): work items (b, kv head, chunk of key tiles) own their dK/dV rows,
 // dQ goes into one partial per chunk, summed in chunk order — bit-identical for any thread count.
 //
-//   1. Pack K ([D/2, keys] for S, [keys/2, D] for dQ) and V ([D/2, keys] for dP) once (PackKv, the
-//      forward's packing: S is recomputed from the same bf16 K with the same micro-kernel, so it
-//      equals the forward's S bit for bit). delta_i = <dO_i, out_i> in f32; bands; chunk bounds.
-//   2. Per key tile of an item, per query head of the group, per block of up to kTile rows whose
-//      band meets the tile: pack Qs = bf16(scale·q) and dO as rows (pairs along D) and as row pairs
-//      (pairs across rows); per group of kRows rows:
+//   1. delta_i = <bf16(dO_i), out_i> in f32; bands; chunk bounds.
+//   2. Per key tile of an item (each tile belongs to one item, so it is packed once): pack K
+//      ([D/2, keys] for S, [keys/2, D] for dQ) and V ([D/2, keys] for dP) with the forward's
+//      PackTile — S is recomputed from the same bf16 K and Qs by the same vdpbf16ps chains, so it
+//      equals the forward's Sᵀ bit for bit. Per query head of the group, per block of up to kTile
+//      rows whose band meets the tile: pack Qs = bf16(scale·q) and dO as rows (pairs along D) and as
+//      row pairs (pairs across rows); per group of kRows rows:
 //        S = Qs·Kᵀ, dP = dO·Vᵀ (columns up to the group's last visible key);
 //        P = e^(S - lse) inside the band, 0 outside; dS = P ∘ (dP - delta), 0 where P = 0;
 //        P and dS rounded to bf16 as row pairs (for dV, dK) and dS as rows (for dQ);
@@ -16,8 +17,8 @@
 //      dQpart += dS·K (over the keys each 6 rows see).
 //   3. dK, dV accumulate in place in the outputs' rows of the tile (zeroed first: keys no row sees
 //      get 0); at the end dQ = scale · Σ_chunks dQpart.
-// All inputs K/V a query may see are finite (PackKv checks, else the caller falls back to f32), so
-// no product needs the f32 kernels' NaN guards; a NaN in dO reaches only the rows and keys that a
+// All inputs K/V a query may see are finite (PackTile checks; if not, the call returns false and the
+// caller runs the f32 backward), so no product needs the f32 kernels' NaN guards; a NaN in dO reaches only the rows and keys that a
 // NaN in the f32 kernel's dO reaches, except through zero P: 0·NaN in dV (as there).
 #include <attn/threads.h>
 #include <omp.h>
@@ -58,8 +59,12 @@ ATTN_BF16 void ReduceRow(const float* part, int64_t stride, int64_t n_chunks, in
 
 // Per-thread scratch; bf16 buffers are u32 pairs (see the forward's FwdWorkspace).
 struct BwdWorkspace {
-  const uint32_t *qb, *gb;        // the block's Qs, dO rows in Plan::qb, gb (row stride D/2)
-  const uint32_t *qi, *gi;        // its row pairs in Plan::qi, gi (pair stride D)
+  std::vector<uint32_t> kt, vt;   // [D/2, kTile]: the tile's K, V (PackTile's t layout)
+  std::vector<uint32_t> kr;       // [kTile/2, D]: its K as key pairs
+  PackScratch sc;
+  bool finite = true;             // every K/V value packed so far that a query may see is finite
+  std::vector<uint32_t> qb, gb;   // [kTile, D/2]: the block's Qs, dO rows
+  std::vector<uint32_t> qi, gi;   // [kTile/2, D]: the same as row pairs
   std::vector<float> s, dp;       // [kRows, kLd]: S -> P, dP -> dS of one row group
   std::vector<uint32_t> pi, dsi;  // [kTile/2, kLd]: P, dS row pairs interleaved
   std::vector<uint32_t> dsb;      // [kTile, kLd/2]: dS rows
@@ -67,7 +72,8 @@ struct BwdWorkspace {
   float lse[kTile], delta[kTile];
   int64_t lo[kTile], hi[kTile];  // bands relative to the tile, empty for fully masked rows
   explicit BwdWorkspace(int64_t D)
-      : s(kRows * kLd), dp(kRows * kLd),
+      : kt(kTile * D / 2), vt(kTile * D / 2), kr(kTile * D / 2), sc(D), qb(kTile * D / 2), gb(kTile * D / 2),
+        qi(kTile * D / 2), gi(kTile * D / 2), s(kRows * kLd), dp(kRows * kLd),
         pi(kTile * kLd / 2), dsi(kTile * kLd / 2), dsb(kTile * kLd / 2) {}
 };
 
@@ -78,14 +84,10 @@ struct Plan {
   const float* lse;
   float* dk;
   float* dv;
-  PackedKv kv;
   int64_t n_chunks = 1, n_tiles = 0;
   std::vector<float> delta;           // [B,H,T]
   std::vector<int64_t> lo, hi;        // [B,T]: structural key bands
   std::vector<int64_t> bounds;        // [B, n_chunks + 1]: key-tile boundaries of the chunks
-  int64_t tp = 0;                     // T rounded up to even
-  HostBuffer<uint32_t> qb, gb;        // [B*H*T, D/2]: Qs = bf16(scale·q), dO rows (pairs along D)
-  HostBuffer<uint32_t> qi, gi;        // [B*H, tp/2, D]: the same as row pairs (zero row past T)
   HostBuffer<float> dqp;              // [n_chunks, B*H*T, D]: dQ partials (unscaled), zeroed by the items
 };
 
@@ -124,8 +126,8 @@ ATTN_BF16 void GradGroup(const AttentionParams& p, BwdWorkspace& ws, const TileC
     if (ws.lo[r] < ws.hi[r]) hi_max = std::max(hi_max, ws.hi[r]);
   const int64_t nvec = (hi_max + 15) / 16;
   if (nvec > 0) {
-    Dp(R, {ws.qb + r0 * D / 2, D / 2, 1, D / 2, t.kt, kLd, nvec, ws.s.data(), kLd, false});
-    Dp(R, {ws.gb + r0 * D / 2, D / 2, 1, D / 2, t.vt, kLd, nvec, ws.dp.data(), kLd, false});
+    Dp(R, {ws.qb.data() + r0 * D / 2, D / 2, 1, D / 2, t.kt, kLd, nvec, ws.s.data(), kLd, false});
+    Dp(R, {ws.gb.data() + r0 * D / 2, D / 2, 1, D / 2, t.vt, kLd, nvec, ws.dp.data(), kLd, false});
   }
   for (int64_t r = 0; r < R; ++r) {
     GradRow(ws, r0 + r, nvec * 16, ws.s.data() + r * kLd, ws.dp.data() + r * kLd);
@@ -140,8 +142,8 @@ ATTN_BF16 void GradGroup(const AttentionParams& p, BwdWorkspace& ws, const TileC
   }
 }
 
-// Loads the block's lse, delta and bands (clamped to the tile; empty for fully masked rows) and points
-// at its packed Qs and dO; false if no row sees a key of the tile.
+// Loads the block's lse, delta and bands (clamped to the tile; empty for fully masked rows) and packs
+// Qs = bf16(scale·q) and dO as rows and as row pairs; false if no row sees a key of the tile.
 ATTN_BF16 bool PackBlock(const AttentionParams& p, const Plan& pl, BwdWorkspace& ws, const TileCtx& t, int64_t rows) {
   const int64_t row0 = (t.b * p.H + t.h) * p.T + t.i0, D = p.D;
   bool any = false;
@@ -154,9 +156,18 @@ ATTN_BF16 bool PackBlock(const AttentionParams& p, const Plan& pl, BwdWorkspace&
     any = any || ws.lo[r] < ws.hi[r];
   }
   if (!any) return false;
-  const int64_t bh = t.b * p.H + t.h;  // t.i0 is even
-  ws.qb = pl.qb.get() + (bh * p.T + t.i0) * D / 2, ws.gb = pl.gb.get() + (bh * p.T + t.i0) * D / 2;
-  ws.qi = pl.qi.get() + (bh * pl.tp + t.i0) / 2 * D, ws.gi = pl.gi.get() + (bh * pl.tp + t.i0) / 2 * D;
+  const float* q = p.q + t.b * p.q_stride[0] + t.h * p.q_stride[1] + t.i0 * p.q_stride[2];
+  const float* g = pl.dout + t.b * p.o_stride[0] + t.h * p.o_stride[1] + t.i0 * p.o_stride[2];
+  const int64_t qs = p.q_stride[2], gs = p.o_stride[2];
+  for (int64_t r = 0; r < rows; ++r) {
+    ToBf16(q + r * qs, D, p.scale, reinterpret_cast<uint16_t*>(ws.qb.data() + r * D / 2));
+    ToBf16(g + r * gs, D, reinterpret_cast<uint16_t*>(ws.gb.data() + r * D / 2));
+  }
+  for (int64_t r = 0; r < rows; r += 2) {
+    const bool pair = r + 1 < rows;
+    Interleave(q + r * qs, pair ? q + (r + 1) * qs : nullptr, D, p.scale, ws.qi.data() + r / 2 * D);
+    Interleave(g + r * gs, pair ? g + (r + 1) * gs : nullptr, D, ws.gi.data() + r / 2 * D);
+  }
   return true;
 }
 
@@ -190,8 +201,8 @@ ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorksp
     const int64_t R = std::min<int64_t>(kRows, t.nk - o), f = first[o / kRows], l = last[o / kRows];
     if (f >= l) continue;
     const int64_t p0 = f / 2, n2 = (l + 1) / 2 - p0;
-    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi + p0 * D, D, D / 16, ws.dv + o * D, D, true});
-    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi + p0 * D, D, D / 16, ws.dk + o * D, D, true});
+    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi.data() + p0 * D, D, D / 16, ws.dv + o * D, D, true});
+    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi.data() + p0 * D, D, D / 16, ws.dk + o * D, D, true});
   }
   float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * D;
   for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
@@ -214,15 +225,18 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
   const int64_t* hi = pl.hi.data() + b * p.T;
   const int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
   for (int64_t tile = bounds[c]; tile < bounds[c + 1]; ++tile) {
-    const int64_t off = pl.kv.Offset(b, hk, p.Hkv, tile), kb = tile * kTile;
-    TileCtx t{b, 0, hk, 0, kb, std::min(kTile, p.S - kb), pl.kv.kt.get() + off, pl.kv.vt.get() + off,
-              pl.kv.kr.get() + off};
+    const int64_t kb = tile * kTile, visible = p.key_lengths != nullptr ? std::clamp<int64_t>(p.key_lengths[b], 0, p.S) : p.S;
+    const int64_t nv = std::clamp<int64_t>(visible - kb, 0, kTile);  // keys past it: zeros
+    TileCtx t{b, 0, hk, 0, kb, std::min(kTile, p.S - kb), ws.kt.data(), ws.vt.data(), ws.kr.data()};
+    const float* k = p.k + b * p.k_stride[0] + hk * p.k_stride[1] + kb * p.k_stride[2];
+    const float* v = p.v + b * p.v_stride[0] + hk * p.v_stride[1] + kb * p.v_stride[2];
+    ws.finite &= PackTile(k, p.k_stride[2], nv, D, ws.sc, nullptr, ws.kt.data(), ws.kr.data());
+    ws.finite &= PackTile(v, p.v_stride[2], nv, D, ws.sc, nullptr, ws.vt.data(), nullptr);
     ws.dk = pl.dk + ((b * p.Hkv + hk) * p.S + kb) * D, ws.dv = pl.dv + ((b * p.Hkv + hk) * p.S + kb) * D;
     std::fill(ws.dk, ws.dk + t.nk * D, 0.0f);
     std::fill(ws.dv, ws.dv + t.nk * D, 0.0f);
     // Rows that may see the tile form one range: both band ends are non-decreasing in i.
-    // Blocks start on even rows (the packed row pairs); a row before the range sees none of the tile.
-    const int64_t i_begin = (std::upper_bound(hi, hi + p.T, t.kb) - hi) & ~int64_t{1};
+    const int64_t i_begin = std::upper_bound(hi, hi + p.T, t.kb) - hi;
     const int64_t i_end = std::max(i_begin, std::lower_bound(lo, lo + p.T, t.kb + t.nk) - lo);
     for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
       for (int64_t i0 = i_begin; i0 < i_end; i0 += kTile) {
@@ -266,20 +280,6 @@ void Prepare(const AttentionParams& p, Plan& pl) {
   }
 }
 
-// Step 1: Qs and dO of rows 2m, 2m+1 of every (b, h), as rows and as a row pair.
-ATTN_BF16 void PackRowPair(const AttentionParams& p, Plan& pl, int64_t bh, int64_t m) {
-  const int64_t b = bh / p.H, h = bh % p.H, D = p.D, i = 2 * m;
-  const float* q = p.q + b * p.q_stride[0] + h * p.q_stride[1] + i * p.q_stride[2];
-  const float* g = pl.dout + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
-  const bool pair = i + 1 < p.T;
-  for (int64_t r = 0; r < (pair ? 2 : 1); ++r) {
-    ToBf16(q + r * p.q_stride[2], D, p.scale, reinterpret_cast<uint16_t*>(pl.qb.get() + (bh * p.T + i + r) * D / 2));
-    ToBf16(g + r * p.o_stride[2], D, reinterpret_cast<uint16_t*>(pl.gb.get() + (bh * p.T + i + r) * D / 2));
-  }
-  Interleave(q, pair ? q + p.q_stride[2] : nullptr, D, p.scale, pl.qi.get() + (bh * pl.tp / 2 + m) * D);
-  Interleave(g, pair ? g + p.o_stride[2] : nullptr, D, pl.gi.get() + (bh * pl.tp / 2 + m) * D);
-}
-
 // Step 3's end: dq = scale · Σ_c dqp[c], chunk by chunk in order.
 void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
   const int64_t rows = p.B * p.H * p.T, part = rows * p.D;
@@ -294,28 +294,23 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 bool BackwardBf16(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
   Plan pl{.out = out, .dout = dout, .lse = lse, .dk = dk, .dv = dv};
-  if (!PackKv(p, {.kt = true, .vt = true, .kr = true}, &pl.kv)) return false;
   pl.n_chunks = attention_backward_chunks(p);
-  pl.n_tiles = pl.kv.n_tiles;
+  pl.n_tiles = (p.S + kTile - 1) / kTile;
   pl.dqp = HostBuffer<float>(pl.n_chunks * p.B * p.H * p.T * p.D);
   if (!pl.dqp.ok()) return false;
-  pl.tp = (p.T + 1) / 2 * 2;
-  for (auto* buf : {&pl.qb, &pl.gb}) *buf = HostBuffer<uint32_t>(p.B * p.H * p.T * p.D / 2);
-  for (auto* buf : {&pl.qi, &pl.gi}) *buf = HostBuffer<uint32_t>(p.B * p.H * pl.tp * p.D / 2);
-  if (!pl.qb.ok() || !pl.gb.ok() || !pl.qi.ok() || !pl.gi.ok()) return false;
   Prepare(p, pl);
-  const int64_t n_pairs = p.B * p.H * pl.tp / 2;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads())
-  for (int64_t it = 0; it < n_pairs; ++it) PackRowPair(p, pl, it / (pl.tp / 2), it % (pl.tp / 2));
   const int64_t n_items = p.B * p.Hkv * pl.n_chunks;
   const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
-#pragma omp parallel num_threads(nt)
+  int ok = 1;
+#pragma omp parallel num_threads(nt) reduction(& : ok)
   {
     BwdWorkspace ws(p.D);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < n_items; ++it)
       ItemBackward(p, pl, ws, it / (p.Hkv * pl.n_chunks), (it / pl.n_chunks) % p.Hkv, it % pl.n_chunks);
+    ok &= ws.finite ? 1 : 0;
   }
+  if (!ok) return false;  // dk, dv hold partial results; the caller's f32 backward overwrites them
   ReduceDq(p, pl, dq);
   return true;
 }

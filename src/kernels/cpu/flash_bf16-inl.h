@@ -169,24 +169,26 @@ class HostBuffer {
   size_t bytes_ = 0;
 };
 
-// ---- K and V packed once per call, per (b, kv head, tile of kTile keys) ----
+// ---- K/V tiles: PackTile writes one tile of kTile keys in the layouts a caller asks for ----
 // kb:     [kTile, D/2] K rows (pairs along D, row = key) — the a operand of Sᵀ = K·Qsᵀ (forward).
 // kt, vt: [D/2, kTile] pairs along D (column = key) — the b operand of S = Qs·Kᵀ and dP = dO·Vᵀ.
 // kr, vr: [kTile/2, D] pairs along keys (column = head dim) — of dQ += dS·K and O += P·V.
 // Keys past S or past key_lengths[b] (seen by no query) are packed as zeros.
-struct PackedKv {
-  int64_t n_tiles = 0, D = 0;
-  HostBuffer<uint32_t> kb, kt, vt, kr, vr;  // null when not asked for
-  int64_t Offset(int64_t b, int64_t hk, int64_t Hkv, int64_t tile) const {
-    return ((b * Hkv + hk) * n_tiles + tile) * kTile * D / 2;
-  }
+
+// In place 16×16 transpose of u32: r[i] lane c -> r[c] lane i.
+ATTN_BF16 void Transpose16(__m512i r[16]);
+
+// Per-thread scratch of PackTile.
+struct PackScratch {
+  std::vector<float> zero_row;    // [D]
+  std::vector<uint32_t> rows_bf;  // [16, D/2 rounded up to 16]: 16 key rows as pairs, zero padded
+  explicit PackScratch(int64_t D) : zero_row(D, 0.0f), rows_bf(16 * ((D / 2 + 15) / 16 * 16), 0u) {}
 };
 
-// Packs the layouts asked for; false when a K or V value some query may see is NaN/Inf, or when
-// out of memory.
-struct KvLayouts {
-  bool kb = false, kt = false, vt = false, kr = false, vr = false;
-};
-bool PackKv(const AttentionParams& p, KvLayouts want, PackedKv* kv);
+// One (b, kv head) tile of kTile rows of k or v, rows `rs` apart (rows past nv read as zeros), into
+// the layouts whose pointer is not null: b_out as kb, t_out as kt/vt, r_out as kr/vr. False when a
+// row below nv holds NaN/Inf.
+ATTN_BF16 bool PackTile(const float* src, int64_t rs, int64_t nv, int64_t D, PackScratch& sc, uint32_t* b_out,
+                        uint32_t* t_out, uint32_t* r_out);
 
 }  // namespace attn::kernels::bf16
