@@ -119,8 +119,10 @@ struct Outputs {
 
 Outputs RunBf16(const Problem& pr) {
   const Case& c = pr.c;
-  Outputs o{std::vector<float>(pr.q.size()), std::vector<float>(c.B * c.H * c.T), std::vector<float>(pr.q.size()),
-            std::vector<float>(pr.k.size()), std::vector<float>(pr.k.size())};
+  // NaN-filled: every output element must be written (ExpectClose fails on NaN).
+  Outputs o{std::vector<float>(pr.q.size(), NAN), std::vector<float>(c.B * c.H * c.T, NAN),
+            std::vector<float>(pr.q.size(), NAN), std::vector<float>(pr.k.size(), NAN),
+            std::vector<float>(pr.k.size(), NAN)};
   EXPECT_TRUE(attention_forward_flash_bf16(pr.p, o.out.data(), o.lse.data())) << c.str();
   EXPECT_TRUE(attention_backward_flash_bf16(pr.p, o.out.data(), pr.dout.data(), o.lse.data(), o.dq.data(),
                                             o.dk.data(), o.dv.data()))

@@ -125,7 +125,7 @@ struct FwdWorkspace {
   int64_t ld;                   // D/2 rounded up to 16
   std::vector<uint32_t> qt;     // [D/2, kW]: Qsᵀ, pairs along D
   std::vector<uint32_t> rows;   // [16, ld]: 16 Qs rows on their way into qt (zero padded)
-  std::vector<float> st;        // [kTile, kW]: Sᵀ -> Pᵀ (f32)
+  std::vector<float> st;        // [kTile, kW]: Sᵀ
   std::vector<uint32_t> pt;     // [kTile/2, kW]: Pᵀ as key pairs (bf16)
   std::vector<float> ot;        // [D, kW]: Oᵀ
   float m[kW], l[kW], alpha[kW];
@@ -185,7 +185,8 @@ ATTN_BF16 void MaskKeyRow(const FwdWorkspace& ws, int64_t nl, int64_t key, float
   }
 }
 
-// Step 2c: online softmax down the lanes of Sᵀ rows [j0, j1) (in place -> Pᵀ): m, l, alpha.
+// Steps 2c and 2d: online softmax down the lanes of Sᵀ rows [j0, j1) (j1 - j0 even): m, l, alpha,
+// and Pᵀ rounded to bf16 as key pairs into pt (the f32 p only feed l).
 ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1) {
   const __m512 ninf = _mm512_set1_ps(kNegInfF);
   for (int64_t c = 0; c < nl; c += 16) {
@@ -195,11 +196,13 @@ ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1
     const __mmask16 none = _mm512_cmp_ps_mask(m_new, ninf, _CMP_EQ_OQ);  // nothing seen yet: p = 0
     const __m512 m_use = _mm512_mask_mov_ps(m_new, none, _mm512_setzero_ps());
     __m512 sum = _mm512_setzero_ps();
-    for (int64_t j = j0; j < j1; ++j) {
-      float* sj = ws.st.data() + j * kW + c;
-      const __m512 e = Exp(_mm512_sub_ps(_mm512_loadu_ps(sj), m_use));
-      sum = _mm512_add_ps(sum, e);
-      _mm512_storeu_ps(sj, e);
+    for (int64_t j = j0; j < j1; j += 2) {
+      const float* sj = ws.st.data() + j * kW + c;
+      const __m512 e0 = Exp(_mm512_sub_ps(_mm512_loadu_ps(sj), m_use));
+      const __m512 e1 = Exp(_mm512_sub_ps(_mm512_loadu_ps(sj + kW), m_use));
+      sum = _mm512_add_ps(_mm512_add_ps(sum, e0), e1);
+      const __m512i lo = _mm512_cvtepu16_epi32(Cvt16(e0)), hi = _mm512_cvtepu16_epi32(Cvt16(e1));
+      _mm512_storeu_si512(ws.pt.data() + (j - j0) / 2 * kW + c, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
     }
     const __m512 alpha = Exp(_mm512_sub_ps(m_old, m_use));  // m_old = -inf gives 0
     _mm512_storeu_ps(ws.alpha + c, alpha);
@@ -286,9 +289,7 @@ ATTN_BF16 void ForwardTile(const AttentionParams& p, const PackedKv& kv, FwdWork
   }
   for (int64_t j = j0; j < j1; ++j)  // b. (a padding key past nk, there to complete a pair, always)
     if (!full || j >= nk) MaskKeyRow(ws, it.nl, kb + j, ws.st.data() + j * kW);
-  SoftmaxLanes(ws, it.nl, j0, j1);                                                        // c.
-  for (int64_t j = j0; j < j1; j += 2)                                                     // d. P rounded to bf16
-    Interleave(ws.st.data() + j * kW, ws.st.data() + (j + 1) * kW, it.nl, ws.pt.data() + (j - j0) / 2 * kW);
+  SoftmaxLanes(ws, it.nl, j0, j1);                                                        // c., d.
   RescaleOt(ws, D, it.nl);                                                                 // e.
   // f. Oᵀ += Vᵀ·Pᵀ: a = V pairs along keys (vr[k2][d]), b = Pᵀ key pairs.
   if (full) {

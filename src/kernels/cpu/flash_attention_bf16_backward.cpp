@@ -15,8 +15,8 @@
 //        P and dS rounded to bf16 as row pairs (for dV, dK) and dS as rows (for dQ);
 //      then dV += Pᵀ·dO, dK += dSᵀ·Qs (over the rows that see each 6 keys) and
 //      dQpart += dS·K (over the keys each 6 rows see).
-//   3. dK, dV accumulate in place in the outputs' rows of the tile (zeroed first: keys no row sees
-//      get 0); at the end dQ = scale · Σ_chunks dQpart.
+//   3. dK, dV accumulate in place in the outputs' rows of the tile (the first sum into each group of
+//      kRows keys is stored; groups no row sees are zeroed); at the end dQ = scale · Σ_chunks dQpart.
 // All inputs K/V a query may see are finite (PackTile checks; if not, the call returns false and the
 // caller runs the f32 backward), so no product needs the f32 kernels' NaN guards; a NaN in dO reaches only the rows and keys that a
 // NaN in the f32 kernel's dO reaches, except through zero P: 0·NaN in dV (as there).
@@ -69,6 +69,7 @@ struct BwdWorkspace {
   std::vector<uint32_t> pi, dsi;  // [kTile/2, kLd]: P, dS row pairs interleaved
   std::vector<uint32_t> dsb;      // [kTile, kLd/2]: dS rows
   float *dk, *dv;                 // [nk, D]: the tile's rows of the outputs, accumulated in place
+  bool written[(kTile + kRows - 1) / kRows];  // per group of kRows keys: dk/dv rows hold a sum already
   float lse[kTile], delta[kTile];
   int64_t lo[kTile], hi[kTile];  // bands relative to the tile, empty for fully masked rows
   explicit BwdWorkspace(int64_t D)
@@ -201,8 +202,10 @@ ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorksp
     const int64_t R = std::min<int64_t>(kRows, t.nk - o), f = first[o / kRows], l = last[o / kRows];
     if (f >= l) continue;
     const int64_t p0 = f / 2, n2 = (l + 1) / 2 - p0;
-    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi.data() + p0 * D, D, D / 16, ws.dv + o * D, D, true});
-    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi.data() + p0 * D, D, D / 16, ws.dk + o * D, D, true});
+    const bool acc = ws.written[o / kRows];  // the first sum is stored, not added to zeros
+    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi.data() + p0 * D, D, D / 16, ws.dv + o * D, D, acc});
+    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi.data() + p0 * D, D, D / 16, ws.dk + o * D, D, acc});
+    ws.written[o / kRows] = true;
   }
   float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * D;
   for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
@@ -233,8 +236,7 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
     ws.finite &= PackTile(k, p.k_stride[2], nv, D, ws.sc, nullptr, ws.kt.data(), ws.kr.data());
     ws.finite &= PackTile(v, p.v_stride[2], nv, D, ws.sc, nullptr, ws.vt.data(), nullptr);
     ws.dk = pl.dk + ((b * p.Hkv + hk) * p.S + kb) * D, ws.dv = pl.dv + ((b * p.Hkv + hk) * p.S + kb) * D;
-    std::fill(ws.dk, ws.dk + t.nk * D, 0.0f);
-    std::fill(ws.dv, ws.dv + t.nk * D, 0.0f);
+    std::fill(std::begin(ws.written), std::end(ws.written), false);
     // Rows that may see the tile form one range: both band ends are non-decreasing in i.
     const int64_t i_begin = std::upper_bound(hi, hi + p.T, t.kb) - hi;
     const int64_t i_end = std::max(i_begin, std::lower_bound(lo, lo + p.T, t.kb + t.nk) - lo);
@@ -242,6 +244,11 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
       for (int64_t i0 = i_begin; i0 < i_end; i0 += kTile) {
         t.h = h, t.i0 = i0;
         BlockBackward(p, pl, ws, t, std::min(kTile, i_end - i0), dqp);
+      }
+    for (int64_t o = 0; o < t.nk; o += kRows)  // keys no row sees: zero gradients
+      if (!ws.written[o / kRows]) {
+        const int64_t n = std::min<int64_t>(kRows, t.nk - o) * D;
+        std::fill_n(ws.dk + o * D, n, 0.0f), std::fill_n(ws.dv + o * D, n, 0.0f);
       }
   }
 }
