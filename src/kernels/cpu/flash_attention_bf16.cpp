@@ -13,8 +13,10 @@
 //      b. -inf outside each row's band (boundary tiles only);
 //      c. online softmax down each lane: m_new, alpha = e^(m - m_new), p = e^(s - m_new) (f32),
 //         l = l·alpha + Σp (the f32 p);
-//      d. Pᵀ rounded to bf16 as key pairs; e. Oᵀ ·= alpha;
-//      f. Oᵀ += Vᵀ·Pᵀ — V broadcast as key pairs (PackKv's vr).
+//      d. Pᵀ rounded to bf16 as key pairs (as it is exponentiated);
+//      e. Oᵀ = Oᵀ·alpha + Vᵀ·Pᵀ — V broadcast as key pairs (PackKv's vr); the rescale is folded into
+//         the micro-kernel's accumulator load. A lane vector whose rows see none of the tile's keys
+//         is skipped: its alpha is 1 (or its Oᵀ still 0).
 //   3. out = (Oᵀ / l)ᵀ, lse = m + log l; rows that saw no key give 0 and -inf.
 #include "kernels/cpu/flash_attention_bf16.h"
 
@@ -201,27 +203,13 @@ ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1
       const __m512 e0 = Exp(_mm512_sub_ps(_mm512_loadu_ps(sj), m_use));
       const __m512 e1 = Exp(_mm512_sub_ps(_mm512_loadu_ps(sj + kW), m_use));
       sum = _mm512_add_ps(_mm512_add_ps(sum, e0), e1);
-      const __m512i lo = _mm512_cvtepu16_epi32(Cvt16(e0)), hi = _mm512_cvtepu16_epi32(Cvt16(e1));
-      _mm512_storeu_si512(ws.pt.data() + (j - j0) / 2 * kW + c, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+      _mm512_storeu_si512(ws.pt.data() + (j - j0) / 2 * kW + c, PackPairs(e0, e1));
     }
     const __m512 alpha = Exp(_mm512_sub_ps(m_old, m_use));  // m_old = -inf gives 0
     _mm512_storeu_ps(ws.alpha + c, alpha);
     _mm512_storeu_ps(ws.l + c, _mm512_fmadd_ps(_mm512_loadu_ps(ws.l + c), alpha, sum));
     _mm512_storeu_ps(ws.m + c, m_new);
   }
-}
-
-// Step 2e: Oᵀ rows ·= alpha (per lane), unless every lane's alpha is 1.
-ATTN_BF16 void RescaleOt(FwdWorkspace& ws, int64_t D, int64_t nl) {
-  __mmask16 change = 0;
-  for (int64_t c = 0; c < nl; c += 16)
-    change |= _mm512_cmp_ps_mask(_mm512_loadu_ps(ws.alpha + c), _mm512_set1_ps(1.0f), _CMP_NEQ_UQ);
-  if (change == 0) return;
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t c = 0; c < nl; c += 16) {
-      float* o = ws.ot.data() + d * kW + c;
-      _mm512_storeu_ps(o, _mm512_mul_ps(_mm512_loadu_ps(o), _mm512_loadu_ps(ws.alpha + c)));
-    }
 }
 
 // Lane vectors [*v0, *v1) with a row that sees one of the keys [k0, k1); empty when none.
@@ -244,7 +232,7 @@ ATTN_BF16 void KeysOfLanes(const FwdWorkspace& ws, int64_t c, int64_t* k0, int64
   *k1 = live ? _mm512_mask_reduce_max_epi32(live, hi) : 0;
 }
 
-// Steps 2a and 2f on a boundary tile: only the (key group, lane vector) blocks of Sᵀ and the
+// Steps 2a and 2e on a boundary tile: only the (key group, lane vector) blocks of Sᵀ and the
 // (lane vector, key range) spans of Oᵀ += Vᵀ·Pᵀ where some row sees some key (on the causal diagonal
 // about half); everything skipped is -inf in Sᵀ (masked after) and 0 in Pᵀ.
 ATTN_BF16 void BoundaryScores(const AttentionParams& p, const PackedKv& kv, FwdWorkspace& ws, const FwdItem& it,
@@ -269,7 +257,7 @@ ATTN_BF16 void BoundaryPv(const AttentionParams& p, const PackedKv& kv, FwdWorks
     const int64_t a = std::max(k0 - kb, j0) & ~int64_t{1}, z = (std::min(k1 - kb, j1) + 1) & ~int64_t{1};
     if (a >= z) continue;
     Dp(D, {kv.vr.get() + off + a / 2 * D, 1, D, (z - a) / 2, ws.pt.data() + (a - j0) / 2 * kW + c, kW, 1,
-           ws.ot.data() + c, kW, true});
+           ws.ot.data() + c, kW, true, ws.alpha + c});
   }
 }
 
@@ -290,10 +278,10 @@ ATTN_BF16 void ForwardTile(const AttentionParams& p, const PackedKv& kv, FwdWork
   for (int64_t j = j0; j < j1; ++j)  // b. (a padding key past nk, there to complete a pair, always)
     if (!full || j >= nk) MaskKeyRow(ws, it.nl, kb + j, ws.st.data() + j * kW);
   SoftmaxLanes(ws, it.nl, j0, j1);                                                        // c., d.
-  RescaleOt(ws, D, it.nl);                                                                 // e.
-  // f. Oᵀ += Vᵀ·Pᵀ: a = V pairs along keys (vr[k2][d]), b = Pᵀ key pairs.
+  // e. Oᵀ = Oᵀ·alpha + Vᵀ·Pᵀ: a = V pairs along keys (vr[k2][d]), b = Pᵀ key pairs.
   if (full) {
-    Dp(D, {kv.vr.get() + off + j0 / 2 * D, 1, D, (j1 - j0) / 2, ws.pt.data(), kW, nvec, ws.ot.data(), kW, true});
+    Dp(D, {kv.vr.get() + off + j0 / 2 * D, 1, D, (j1 - j0) / 2, ws.pt.data(), kW, nvec, ws.ot.data(), kW, true,
+           ws.alpha});
   } else {
     BoundaryPv(p, kv, ws, it, off, kb, j0, j1);
   }

@@ -47,22 +47,28 @@ ATTN_BF16 inline void ToBf16(const float* src, int64_t n, uint16_t* dst) {  // m
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), Cvt16(_mm512_loadu_ps(src + c)));
 }
 
+// Lane i of the result = pair (bf16(lo[i]), bf16(hi[i])), low half first: one two-source convert and
+// one word permutation (instead of two converts, two widenings, a shift and an or).
+ATTN_BF16 inline __m512i PackPairs(__m512 lo, __m512 hi) {
+  const __m512i x = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // words [lo0..lo15, hi0..hi15]
+  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                       21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(idx, x);
+}
+
 // dst[c] = pair (bf16(mul·r0[c]), bf16(mul·r1[c])) for c < n (n % 16 == 0): two rows whose pairs
 // run across them (the reduction runs over rows). r1 null = a zero row (odd row counts).
 ATTN_BF16 inline void Interleave(const float* r0, const float* r1, int64_t n, float mul, uint32_t* dst) {
   const __m512 m = _mm512_set1_ps(mul);
   for (int64_t c = 0; c < n; c += 16) {
-    const __m512i lo = _mm512_cvtepu16_epi32(Cvt16(_mm512_mul_ps(_mm512_loadu_ps(r0 + c), m)));
-    const __m512i hi = r1 != nullptr ? _mm512_cvtepu16_epi32(Cvt16(_mm512_mul_ps(_mm512_loadu_ps(r1 + c), m)))
-                                     : _mm512_setzero_si512();
-    _mm512_storeu_si512(dst + c, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    const __m512 hi = r1 != nullptr ? _mm512_mul_ps(_mm512_loadu_ps(r1 + c), m) : _mm512_setzero_ps();
+    _mm512_storeu_si512(dst + c, PackPairs(_mm512_mul_ps(_mm512_loadu_ps(r0 + c), m), hi));
   }
 }
 ATTN_BF16 inline void Interleave(const float* r0, const float* r1, int64_t n, uint32_t* dst) {  // mul = 1
   for (int64_t c = 0; c < n; c += 16) {
-    const __m512i lo = _mm512_cvtepu16_epi32(Cvt16(_mm512_loadu_ps(r0 + c)));
-    const __m512i hi = r1 != nullptr ? _mm512_cvtepu16_epi32(Cvt16(_mm512_loadu_ps(r1 + c))) : _mm512_setzero_si512();
-    _mm512_storeu_si512(dst + c, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    const __m512 hi = r1 != nullptr ? _mm512_loadu_ps(r1 + c) : _mm512_setzero_ps();
+    _mm512_storeu_si512(dst + c, PackPairs(_mm512_loadu_ps(r0 + c), hi));
   }
 }
 
@@ -87,15 +93,22 @@ ATTN_BF16 inline __m512 Exp(__m512 x_nat) {
 // ---- the product micro-kernel ----
 
 // c[o, v·16 + lane] (+)= Σ_{k2 < n2} pair(a[o·a_rs + k2·a_ks]) · pair(b[k2·ldb + v·16 + lane]) for
-// R output rows and NV vectors of 16 columns; accumulates onto c when acc_in, else starts from 0.
+// R output rows and NV vectors of 16 columns; accumulates onto c when acc_in (first scaled per
+// column by col_scale[v·16 + lane] when that is given), else starts from 0.
 // Each output element is one vdpbf16ps chain in ascending k2, whatever R and NV are (the scores'
 // forward/backward agreement rests on this).
 template <int R, int NV>
 ATTN_BF16 inline void DpTile(const uint32_t* __restrict a, int64_t a_rs, int64_t a_ks, int64_t n2,
-                             const uint32_t* __restrict b, int64_t ldb, float* __restrict c, int64_t ldc, bool acc_in) {
+                             const uint32_t* __restrict b, int64_t ldb, float* __restrict c, int64_t ldc, bool acc_in,
+                             const float* __restrict col_scale) {
   __m512 acc[R][NV];
   for (int o = 0; o < R; ++o)
     for (int v = 0; v < NV; ++v) acc[o][v] = acc_in ? _mm512_loadu_ps(c + o * ldc + v * 16) : _mm512_setzero_ps();
+  if (acc_in && col_scale != nullptr)
+    for (int v = 0; v < NV; ++v) {
+      const __m512 sc = _mm512_loadu_ps(col_scale + v * 16);
+      for (int o = 0; o < R; ++o) acc[o][v] = _mm512_mul_ps(acc[o][v], sc);
+    }
   for (int64_t k2 = 0; k2 < n2; ++k2) {
     __m512i bv[NV];
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(b + k2 * ldb + v * 16);
@@ -117,12 +130,14 @@ struct DpArgs {
   float* c;
   int64_t ldc;
   bool acc_in;
+  const float* col_scale = nullptr;  // see DpTile
 };
 
 template <int R, int NV>
 ATTN_BF16 inline void DpColumns(const DpArgs& d, int64_t v0) {
   for (; v0 + NV <= d.nvec; v0 += NV)
-    DpTile<R, NV>(d.a, d.a_rs, d.a_ks, d.n2, d.b + v0 * 16, d.ldb, d.c + v0 * 16, d.ldc, d.acc_in);
+    DpTile<R, NV>(d.a, d.a_rs, d.a_ks, d.n2, d.b + v0 * 16, d.ldb, d.c + v0 * 16, d.ldc, d.acc_in,
+                  d.col_scale != nullptr ? d.col_scale + v0 * 16 : nullptr);
   if constexpr (NV > 1) {
     if (v0 < d.nvec) DpColumns<R, NV - 1>(d, v0);
   }
