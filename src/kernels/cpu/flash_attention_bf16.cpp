@@ -130,7 +130,7 @@ struct FwdWorkspace {
   std::vector<float> st;        // [kTile, kW]: Sᵀ
   std::vector<uint32_t> pt;     // [kTile/2, kW]: Pᵀ as key pairs (bf16)
   std::vector<float> ot;        // [D, kW]: Oᵀ
-  float m[kW], l[kW], alpha[kW];
+  float m[kW], l[kW], alpha[kW], colmax[kW];
   int32_t lo[kW], hi[kW];       // bands; empty (0, 0) for padding lanes
   explicit FwdWorkspace(int64_t D)
       : ld((D / 2 + 15) / 16 * 16), qt(D / 2 * kW), rows(16 * ld, 0u), st(kTile * kW), pt(kTile / 2 * kW),
@@ -188,24 +188,28 @@ ATTN_BF16 void MaskKeyRow(const FwdWorkspace& ws, int64_t nl, int64_t key, float
 }
 
 // Steps 2c and 2d: online softmax down the lanes of Sᵀ rows [j0, j1) (j1 - j0 even): m, l, alpha,
-// and Pᵀ rounded to bf16 as key pairs into pt (the f32 p only feed l).
-ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1) {
+// and Pᵀ rounded to bf16 as key pairs into pt (the f32 p only feed l). have_max: ws.colmax holds
+// the rows' maxima already (fused into the score product).
+ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1, bool have_max) {
   const __m512 ninf = _mm512_set1_ps(kNegInfF);
   for (int64_t c = 0; c < nl; c += 16) {
     __m512 mx = ninf;
-    for (int64_t j = j0; j < j1; ++j) mx = _mm512_max_ps(mx, _mm512_loadu_ps(ws.st.data() + j * kW + c));
+    if (have_max) {
+      mx = _mm512_loadu_ps(ws.colmax + c);
+    } else {
+      for (int64_t j = j0; j < j1; ++j) mx = _mm512_max_ps(mx, _mm512_loadu_ps(ws.st.data() + j * kW + c));
+    }
     const __m512 m_old = _mm512_loadu_ps(ws.m + c), m_new = _mm512_max_ps(m_old, mx);
     const __mmask16 none = _mm512_cmp_ps_mask(m_new, ninf, _CMP_EQ_OQ);  // nothing seen yet: p = 0
-    const __m512 m_use = _mm512_mask_mov_ps(m_new, none, _mm512_setzero_ps());
+    const __m512 m_l2 = _mm512_mul_ps(_mm512_mask_mov_ps(m_new, none, _mm512_setzero_ps()), _mm512_set1_ps(kLog2e));
     __m512 sum = _mm512_setzero_ps();
     for (int64_t j = j0; j < j1; j += 2) {
       const float* sj = ws.st.data() + j * kW + c;
-      const __m512 e0 = Exp(_mm512_sub_ps(_mm512_loadu_ps(sj), m_use));
-      const __m512 e1 = Exp(_mm512_sub_ps(_mm512_loadu_ps(sj + kW), m_use));
+      const __m512 e0 = ExpDiff(_mm512_loadu_ps(sj), m_l2), e1 = ExpDiff(_mm512_loadu_ps(sj + kW), m_l2);
       sum = _mm512_add_ps(_mm512_add_ps(sum, e0), e1);
       _mm512_storeu_si512(ws.pt.data() + (j - j0) / 2 * kW + c, PackPairs(e0, e1));
     }
-    const __m512 alpha = Exp(_mm512_sub_ps(m_old, m_use));  // m_old = -inf gives 0
+    const __m512 alpha = ExpDiff(m_old, m_l2);  // m_old = -inf gives 0
     _mm512_storeu_ps(ws.alpha + c, alpha);
     _mm512_storeu_ps(ws.l + c, _mm512_fmadd_ps(_mm512_loadu_ps(ws.l + c), alpha, sum));
     _mm512_storeu_ps(ws.m + c, m_new);
@@ -270,14 +274,18 @@ ATTN_BF16 void ForwardTile(const AttentionParams& p, const PackedKv& kv, FwdWork
   const int64_t j1 = (std::min(it.kmax - kb, nk) + 1) & ~int64_t{1};  // <= kTile; key j1-1 may be padding
   const int64_t off = kv.Offset(it.b, it.hk, p.Hkv, tile);
   // a. Sᵀ = K·Qsᵀ: each element the chain the backward's S = Qs·Kᵀ computes (a and b swapped per lane).
+  // Row maxima fused into the product when the raw scores are final (no masked or padding key).
+  const bool fused_max = full && j1 == nk;
   if (full) {
-    Dp(j1 - j0, {kv.kb.get() + off + j0 * D / 2, D / 2, 1, D / 2, ws.qt.data(), kW, nvec, ws.st.data() + j0 * kW, kW, false});
+    if (fused_max) std::fill(ws.colmax, ws.colmax + kW, kNegInfF);
+    Dp(j1 - j0, {kv.kb.get() + off + j0 * D / 2, D / 2, 1, D / 2, ws.qt.data(), kW, nvec, ws.st.data() + j0 * kW, kW,
+                 false, nullptr, fused_max ? ws.colmax : nullptr});
   } else {
     BoundaryScores(p, kv, ws, it, off, kb, j0, j1);
   }
   for (int64_t j = j0; j < j1; ++j)  // b. (a padding key past nk, there to complete a pair, always)
     if (!full || j >= nk) MaskKeyRow(ws, it.nl, kb + j, ws.st.data() + j * kW);
-  SoftmaxLanes(ws, it.nl, j0, j1);                                                        // c., d.
+  SoftmaxLanes(ws, it.nl, j0, j1, fused_max);                                                        // c., d.
   // e. Oᵀ = Oᵀ·alpha + Vᵀ·Pᵀ: a = V pairs along keys (vr[k2][d]), b = Pᵀ key pairs.
   if (full) {
     Dp(D, {kv.vr.get() + off + j0 / 2 * D, 1, D, (j1 - j0) / 2, ws.pt.data(), kW, nvec, ws.ot.data(), kW, true,

@@ -107,10 +107,10 @@ ATTN_BF16 inline __mmask16 BandMask(int64_t c, int64_t lo, int64_t hi) {
 // Row r of the block, columns [0, nc): s (S) -> P, dp (dP) -> dS in place; zeros up to kLd.
 ATTN_BF16 void GradRow(const BwdWorkspace& ws, int64_t r, int64_t nc, float* s, float* dp) {
   const bool live = ws.lo[r] < ws.hi[r];
-  const __m512 lse = _mm512_set1_ps(live ? ws.lse[r] : 0.0f), delta = _mm512_set1_ps(ws.delta[r]);
+  const __m512 lse_l2 = _mm512_set1_ps(live ? ws.lse[r] * kLog2e : 0.0f), delta = _mm512_set1_ps(ws.delta[r]);
   for (int64_t c = 0; c < nc; c += 16) {
     const __mmask16 in = live ? BandMask(c, ws.lo[r], ws.hi[r]) : 0;
-    const __m512 pv = _mm512_maskz_mov_ps(in, Exp(_mm512_sub_ps(_mm512_loadu_ps(s + c), lse)));
+    const __m512 pv = _mm512_maskz_mov_ps(in, ExpDiff(_mm512_loadu_ps(s + c), lse_l2));
     const __m512 ds = _mm512_mul_ps(pv, _mm512_sub_ps(_mm512_loadu_ps(dp + c), delta));
     _mm512_storeu_ps(s + c, pv);
     _mm512_storeu_ps(dp + c, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(pv, _mm512_setzero_ps(), _CMP_NEQ_UQ), ds));

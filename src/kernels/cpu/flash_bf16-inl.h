@@ -72,35 +72,40 @@ ATTN_BF16 inline void Interleave(const float* r0, const float* r1, int64_t n, ui
   }
 }
 
-// e^x as the f32 kernels' FastExp (flash_exp-inl.h): 2^(x·log2 e), degree-6 polynomial of the
-// fraction times 2^round, exact 0 below 2^-126 (x = -inf included); NaN stays NaN.
-ATTN_BF16 inline __m512 Exp(__m512 x_nat) {
-  const __m512 x = _mm512_mul_ps(x_nat, _mm512_set1_ps(1.4426950408889634f));
-  const __m512 xc = _mm512_min_ps(_mm512_set1_ps(127.0f), _mm512_max_ps(_mm512_set1_ps(-126.0f), x));
-  const __m512 n = _mm512_roundscale_ps(xc, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 f = _mm512_sub_ps(xc, n);
-  __m512 r = _mm512_set1_ps(1.546973197708044e-4f);
-  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(1.3400432165303034e-3f));
-  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(9.61802560294306e-3f));
-  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(5.550327214209352e-2f));
-  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.24022651213595234f));
-  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.6931472067106207f));
-  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.9999999999595485f));
-  const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-126.0f), _CMP_LT_OQ);
-  return _mm512_maskz_scalef_ps(static_cast<__mmask16>(~tiny), r, n);  // r·2^n, one rounding as r·float(2^n)
+constexpr float kLog2e = 1.4426950408889634f;
+
+// e^(x - y) given yl = y·log2 e, as 2^t with t = x·log2 e - yl (one FMA): a degree-5 fit of 2^f on
+// [-0.5, 0.5] (relative error 8e-8, 2e-7 after f32 rounding) times 2^round(t) by vscalefps. Callers
+// pass x - y <= ~0 (a score minus a running max or the lse), so there is no upper clamp; results
+// below 2^-126 (x = -inf included) are exactly 0; NaN stays NaN (the second operand of max).
+// The forward and the backward both take their p from this one function.
+ATTN_BF16 inline __m512 ExpDiff(__m512 x, __m512 yl) {
+  const __m512 t = _mm512_fmsub_ps(x, _mm512_set1_ps(kLog2e), yl);
+  const __m512 tc = _mm512_max_ps(_mm512_set1_ps(-127.0f), t);
+  const __m512 n = _mm512_roundscale_ps(tc, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(tc, n);
+  __m512 r = _mm512_set1_ps(0.001326697038634397f);
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.009675459745517848f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.055507426160024693f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.24022121753561626f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(0.6931469491610633f));
+  r = _mm512_fmadd_ps(r, f, _mm512_set1_ps(1.0000000710296983f));
+  const __mmask16 tiny = _mm512_cmp_ps_mask(t, _mm512_set1_ps(-126.0f), _CMP_LT_OQ);
+  return _mm512_maskz_scalef_ps(static_cast<__mmask16>(~tiny), r, n);  // r·2^n
 }
 
 // ---- the product micro-kernel ----
 
 // c[o, v·16 + lane] (+)= Σ_{k2 < n2} pair(a[o·a_rs + k2·a_ks]) · pair(b[k2·ldb + v·16 + lane]) for
 // R output rows and NV vectors of 16 columns; accumulates onto c when acc_in (first scaled per
-// column by col_scale[v·16 + lane] when that is given), else starts from 0.
+// column by col_scale[v·16 + lane] when that is given), else starts from 0. col_max, when given,
+// takes the maximum of each column of the result into col_max[v·16 + lane].
 // Each output element is one vdpbf16ps chain in ascending k2, whatever R and NV are (the scores'
 // forward/backward agreement rests on this).
 template <int R, int NV>
 ATTN_BF16 inline void DpTile(const uint32_t* __restrict a, int64_t a_rs, int64_t a_ks, int64_t n2,
                              const uint32_t* __restrict b, int64_t ldb, float* __restrict c, int64_t ldc, bool acc_in,
-                             const float* __restrict col_scale) {
+                             const float* __restrict col_scale, float* __restrict col_max) {
   __m512 acc[R][NV];
   for (int o = 0; o < R; ++o)
     for (int v = 0; v < NV; ++v) acc[o][v] = acc_in ? _mm512_loadu_ps(c + o * ldc + v * 16) : _mm512_setzero_ps();
@@ -119,6 +124,12 @@ ATTN_BF16 inline void DpTile(const uint32_t* __restrict a, int64_t a_rs, int64_t
   }
   for (int o = 0; o < R; ++o)
     for (int v = 0; v < NV; ++v) _mm512_storeu_ps(c + o * ldc + v * 16, acc[o][v]);
+  if (col_max != nullptr)
+    for (int v = 0; v < NV; ++v) {
+      __m512 mx = _mm512_loadu_ps(col_max + v * 16);
+      for (int o = 0; o < R; ++o) mx = _mm512_max_ps(mx, acc[o][v]);
+      _mm512_storeu_ps(col_max + v * 16, mx);
+    }
 }
 
 // Operands of one product: see DpTile; nvec = column vectors of c (and of b) to compute.
@@ -131,13 +142,15 @@ struct DpArgs {
   int64_t ldc;
   bool acc_in;
   const float* col_scale = nullptr;  // see DpTile
+  float* col_max = nullptr;          // see DpTile
 };
 
 template <int R, int NV>
 ATTN_BF16 inline void DpColumns(const DpArgs& d, int64_t v0) {
   for (; v0 + NV <= d.nvec; v0 += NV)
     DpTile<R, NV>(d.a, d.a_rs, d.a_ks, d.n2, d.b + v0 * 16, d.ldb, d.c + v0 * 16, d.ldc, d.acc_in,
-                  d.col_scale != nullptr ? d.col_scale + v0 * 16 : nullptr);
+                  d.col_scale != nullptr ? d.col_scale + v0 * 16 : nullptr,
+                  d.col_max != nullptr ? d.col_max + v0 * 16 : nullptr);
   if constexpr (NV > 1) {
     if (v0 < d.nvec) DpColumns<R, NV - 1>(d, v0);
   }
