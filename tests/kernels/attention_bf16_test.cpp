@@ -197,6 +197,15 @@ TEST(AttentionBf16, MatchesReferenceOnRoundedInputs) {
   for (size_t i = 0; i < cases.size(); ++i) CheckCase(cases[i], 100 + static_cast<uint32_t>(i));
 }
 
+// S[i][j] with Q pairs broadcast (the backward's way) and Sᵀ[j][i] with K pairs broadcast (the
+// forward's), through the kernels' micro-kernel (compiled for AVX512-BF16, as the kernels are).
+ATTN_BF16 void ScoresBothWays(const std::vector<uint32_t>& qrows, const std::vector<uint32_t>& krows,
+                              const std::vector<uint32_t>& qt, const std::vector<uint32_t>& kt, int64_t n, int64_t d2,
+                              std::vector<float>& s, std::vector<float>& st) {
+  bf16::Dp(n, {qrows.data(), d2, 1, d2, kt.data(), n, n / 16, s.data(), n, false});
+  bf16::Dp(n, {krows.data(), d2, 1, d2, qt.data(), n, n / 16, st.data(), n, false});
+}
+
 // The forward computes Sᵀ = K·Qsᵀ (K pairs broadcast), the backward S = Qs·Kᵀ (Q pairs broadcast):
 // the same vdpbf16ps chains with a and b swapped. The backward's P = exp(S - lse) relies on the two
 // being equal bit for bit; check it on this CPU with the kernels' own micro-kernel.
@@ -213,8 +222,7 @@ TEST(AttentionBf16, ScoresAreTheSameEitherWayRound) {
   for (int64_t i = 0; i < kN; ++i)
     for (int64_t d = 0; d < kD2; ++d) qt[d * kN + i] = qrows[i * kD2 + d] = pair(), kt[d * kN + i] = krows[i * kD2 + d] = pair();
   std::vector<float> s(kN * kN), st(kN * kN);
-  bf16::Dp(kN, {qrows.data(), kD2, 1, kD2, kt.data(), kN, kN / 16, s.data(), kN, false});   // S[i][j]
-  bf16::Dp(kN, {krows.data(), kD2, 1, kD2, qt.data(), kN, kN / 16, st.data(), kN, false});  // Sᵀ[j][i]
+  ScoresBothWays(qrows, krows, qt, kt, kN, kD2, s, st);
   for (int64_t i = 0; i < kN; ++i)
     for (int64_t j = 0; j < kN; ++j)
       ASSERT_EQ(std::bit_cast<uint32_t>(s[i * kN + j]), std::bit_cast<uint32_t>(st[j * kN + i])) << i << "," << j;
