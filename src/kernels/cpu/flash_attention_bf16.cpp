@@ -354,6 +354,7 @@ bool ForwardBf16(const AttentionParams& p, float* out, float* lse) {
 bool attention_bf16_applicable(const AttentionParams& p) {
   if (!p.bf16_products || attention_has_logit_terms(p) || p.dropout_p > 0.0f) return false;
   if (p.D <= 0 || p.D % 16 != 0 || p.B * p.H * p.T == 0 || p.S <= 0 || p.Hkv <= 0) return false;
+  if (p.S >= (int64_t{1} << 30)) return false;  // the forward keeps key positions in int32 lanes
   select_cpu_target();
   static const bool cpu_has = __builtin_cpu_supports("avx512bf16");
   return cpu_has && target_name(chosen_target()).rfind("AVX3", 0) == 0;  // not forced below AVX-512

@@ -8,14 +8,14 @@
 //
 // Every product (S = Qs·Kᵀ, O += P·V; dP = dO·Vᵀ, dV += Pᵀ·dO, dK += dSᵀ·Qs, dQ += dS·K) rounds its
 // two operands to bf16 (round to nearest even) and accumulates in f32 with AVX512-BF16 vdpbf16ps;
-// the softmax, lse, delta = <dO, out> and all accumulators stay f32 (FlashAttention on GPUs rounds P
-// and dS the same way). Qs = bf16(f32(scale·q)), exactly as in the f32 kernels' pre-scaling.
+// the softmax, lse, delta = <bf16(dO), out> and all accumulators stay f32 (FlashAttention on GPUs
+// rounds P and dS the same way). Qs = bf16(f32(scale·q)), as the f32 kernels pre-scale.
 //
 // Scope — the common training case; anything else returns false, and the caller runs the f32
 // kernels (which overwrite every output element):
 //   * p.bf16_products set, no softcap, no ALiBi, no element mask, no dropout (structural masks —
 //     causal with any offset, sliding window, key_lengths — and GQA/MQA are all supported);
-//   * D a multiple of 16 (one vector of output columns), B·H·T > 0 and S > 0;
+//   * D a multiple of 16 (one vector of output columns), B·H·T > 0 and 0 < S < 2^30;
 //   * the CPU has avx512_bf16 and the chosen SIMD target is an AVX-512 one (ATTN_CPU_TARGET=avx2 or
 //     lower, or a ScopedCpuTarget below AVX3, keeps the f32 path);
 //   * every K and V value a query may see (keys below key_lengths[b]) is finite: a NaN/Inf there would
@@ -28,8 +28,9 @@
 // had it (ops/attention.cpp records the forward's precision in the autograd closure).
 //
 // Forward and backward compute the scores with the same micro-kernel and the same rounding of Q and
-// K, and each score element is one chain of vdpbf16ps over D/2 pairs in ascending order however the
-// rows are blocked, so the backward's recomputed P = exp(S - lse) matches the saved lse.
+// K: each score element is one chain of vdpbf16ps over the D/2 pairs in ascending order however the
+// rows are blocked (the forward's Sᵀ = K·Qsᵀ swaps a and b per lane, which leaves every lane's sum of
+// exact products unchanged; tested), so the backward's P = exp(S - lse) matches the saved lse.
 // Layouts, threads, determinism and fully masked rows are as in flash_attention.h and
 // flash_attention_backward.h (bit-identical for every thread count; zeros, never NaN, for rows that
 // see no key). attention_weights_flash stays f32: weights recomputed from a bf16 forward's lse are off
