@@ -68,11 +68,13 @@ struct Case {
   std::vector<int64_t> lengths;           // empty = none
   int64_t window_left = -1, window_right = -1;
   float q_mul = 1.0f;                     // sharper softmax
+  float dropout = 0.0f;
   std::string str() const {
     return "B" + std::to_string(B) + " H" + std::to_string(H) + "/" + std::to_string(Hkv) + " T" + std::to_string(T) +
            " S" + std::to_string(S) + " D" + std::to_string(D) + (causal ? " causal" : "") + " shift" +
            std::to_string(offset_shift) + (lengths.empty() ? "" : " lengths") + " win" + std::to_string(window_left) +
-           "," + std::to_string(window_right) + " qx" + std::to_string(q_mul);
+           "," + std::to_string(window_right) + " qx" + std::to_string(q_mul) +
+           (dropout > 0.0f ? " dropout" + std::to_string(dropout) : "");
   }
 };
 
@@ -108,6 +110,7 @@ struct Problem {
     r.offset = c.S - c.T + c.offset_shift;
     r.key_lengths = c.lengths.empty() ? nullptr : c.lengths.data();
     r.window_left = c.window_left, r.window_right = c.window_right;
+    r.dropout_p = c.dropout, r.dropout_seed = 1234, r.dropout_offset = 77;
     r.bf16_products = true;
     return r;
   }
@@ -193,6 +196,10 @@ TEST(AttentionBf16, MatchesReferenceOnRoundedInputs) {
       {.T = 65, .S = 65, .D = 128, .causal = true},
       {.T = 7, .S = 9, .D = 16},
       {.T = 70, .S = 70, .causal = true, .q_mul = 6.0f},                // peaky softmax (logits ~ ±25)
+      // Dropout: the reference draws attention_dropout_scale itself, so the decisions must match.
+      {.T = 130, .S = 130, .causal = true, .dropout = 0.2f},
+      {.H = 4, .Hkv = 2, .T = 37, .S = 101, .window_left = 30, .window_right = 2, .dropout = 0.1f},
+      {.B = 2, .T = 70, .S = 70, .lengths = {45, 0}, .dropout = 0.5f},
   };
   for (size_t i = 0; i < cases.size(); ++i) CheckCase(cases[i], 100 + static_cast<uint32_t>(i));
 }
@@ -228,10 +235,35 @@ TEST(AttentionBf16, ScoresAreTheSameEitherWayRound) {
       ASSERT_EQ(std::bit_cast<uint32_t>(s[i * kN + j]), std::bit_cast<uint32_t>(st[j * kN + i])) << i << "," << j;
 }
 
+// The kernels' 16-wide Philox is attn::philox4x32's stream, and DropoutRow attention_dropout_scale's
+// decisions, at row starts with every block offset (idx % 4) and across the 2^32 counter carry.
+ATTN_BF16 void DrawBoth(uint64_t key, uint64_t hi, uint64_t lo0, uint32_t* words, const AttentionParams& p,
+                        int64_t i, int64_t kb, float* z) {
+  bf16::Philox16(key, hi, lo0, words);
+  bf16::DropoutRow(p, 0, 1, i, kb, 61, z);
+}
+
+TEST(AttentionBf16, DropoutDrawsMatchTheReference) {
+  SKIP_WITHOUT_BF16();
+  for (const uint64_t lo0 : {uint64_t{0}, uint64_t{12345}, uint64_t{0xfffffff8ull}, ~uint64_t{0} - 3}) {
+    uint32_t words[64];
+    AttentionParams p{.B = 1, .H = 2, .Hkv = 2, .T = 9, .S = 133, .D = 16};
+    p.dropout_p = 0.3f, p.dropout_seed = 99, p.dropout_offset = 5;
+    float z[64];
+    DrawBoth(0x0123456789abcdefull, 0x42, lo0, words, p, 3, 7 + static_cast<int64_t>(lo0 % 4), z);
+    for (uint64_t l = 0; l < 16; ++l) {
+      const auto want = philox4x32(0x0123456789abcdefull, 0x42, lo0 + l);
+      for (int w = 0; w < 4; ++w) ASSERT_EQ(words[16 * w + l], want[w]) << lo0 << " lane " << l << " word " << w;
+    }
+    for (int64_t c = 0; c < 61; ++c)
+      ASSERT_EQ(z[c], attention_dropout_scale(p, 0, 1, 3, 7 + static_cast<int64_t>(lo0 % 4) + c)) << c;
+  }
+}
+
 TEST(AttentionBf16, ThreadCountDoesNotChangeBits) {
   SKIP_WITHOUT_BF16();
   const int before = attn::num_threads();
-  const Problem pr({.B = 2, .H = 4, .Hkv = 2, .T = 200, .S = 200, .causal = true}, 7);
+  const Problem pr({.B = 2, .H = 4, .Hkv = 2, .T = 200, .S = 200, .causal = true, .dropout = 0.1f}, 7);
   attn::set_num_threads(1);
   const Outputs one = RunBf16(pr);
   attn::set_num_threads(2);
@@ -267,7 +299,7 @@ TEST(AttentionBf16, DeclinesOutsideItsScope) {
   p = pr.p, p.mask = mask.data();
   EXPECT_TRUE(declines(p)) << "mask";
   p = pr.p, p.dropout_p = 0.1f;
-  EXPECT_TRUE(declines(p)) << "dropout";
+  EXPECT_FALSE(declines(p)) << "dropout is in scope";
   std::vector<float> v = pr.v;  // a NaN some query sees (key 3)
   v[3 * 64] = NAN;
   p = pr.p, p.v = v.data();

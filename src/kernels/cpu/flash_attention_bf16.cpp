@@ -13,7 +13,8 @@
 //      b. -inf outside each row's band (boundary tiles only);
 //      c. online softmax down each lane: m_new, alpha = e^(m - m_new), p = e^(s - m_new) (f32),
 //         l = l·alpha + Σp (the f32 p);
-//      d. Pᵀ rounded to bf16 as key pairs (as it is exponentiated);
+//      d. Pᵀ (∘ Zᵀ, the dropout multipliers, when dropout is on) rounded to bf16 as key pairs as it is
+//         exponentiated;
 //      e. Oᵀ = Oᵀ·alpha + Vᵀ·Pᵀ — V broadcast as key pairs (PackKv's vr); the rescale is folded into
 //         the micro-kernel's accumulator load. A lane vector whose rows see none of the tile's keys
 //         is skipped: its alpha is 1 (or its Oᵀ still 0).
@@ -130,11 +131,13 @@ struct FwdWorkspace {
   std::vector<float> st;        // [kTile, kW]: Sᵀ
   std::vector<uint32_t> pt;     // [kTile/2, kW]: Pᵀ as key pairs (bf16)
   std::vector<float> ot;        // [D, kW]: Oᵀ
+  std::vector<float> zt;        // [kTile, kW]: dropout multipliers Zᵀ of the tile (dropout only)
+  std::vector<float> zrows;     // [kW, kTile]: the same as drawn, row by row
   float m[kW], l[kW], alpha[kW], colmax[kW];
   int32_t lo[kW], hi[kW];       // bands; empty (0, 0) for padding lanes
   explicit FwdWorkspace(int64_t D)
       : ld((D / 2 + 15) / 16 * 16), qt(D / 2 * kW), rows(16 * ld, 0u), st(kTile * kW), pt(kTile / 2 * kW),
-        ot(D * kW) {}
+        ot(D * kW), zt(kTile * kW, 0.0f), zrows(kW * kTile, 0.0f) {}
 };
 
 struct FwdItem {
@@ -189,8 +192,8 @@ ATTN_BF16 void MaskKeyRow(const FwdWorkspace& ws, int64_t nl, int64_t key, float
 
 // Steps 2c and 2d: online softmax down the lanes of Sᵀ rows [j0, j1) (j1 - j0 even): m, l, alpha,
 // and Pᵀ rounded to bf16 as key pairs into pt (the f32 p only feed l). have_max: ws.colmax holds
-// the rows' maxima already (fused into the score product).
-ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1, bool have_max) {
+// the rows' maxima already (fused into the score product). drop: P ∘ Z (ws.zt) goes into pt.
+ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1, bool have_max, bool drop) {
   const __m512 ninf = _mm512_set1_ps(kNegInfF);
   for (int64_t c = 0; c < nl; c += 16) {
     __m512 mx = ninf;
@@ -207,13 +210,42 @@ ATTN_BF16 void SoftmaxLanes(FwdWorkspace& ws, int64_t nl, int64_t j0, int64_t j1
       const float* sj = ws.st.data() + j * kW + c;
       const __m512 e0 = ExpDiff(_mm512_loadu_ps(sj), m_l2), e1 = ExpDiff(_mm512_loadu_ps(sj + kW), m_l2);
       sum = _mm512_add_ps(_mm512_add_ps(sum, e0), e1);
-      _mm512_storeu_si512(ws.pt.data() + (j - j0) / 2 * kW + c, PackPairs(e0, e1));
+      if (drop) {
+        const float* zj = ws.zt.data() + j * kW + c;
+        _mm512_storeu_si512(ws.pt.data() + (j - j0) / 2 * kW + c,
+                            PackPairs(_mm512_mul_ps(e0, _mm512_loadu_ps(zj)), _mm512_mul_ps(e1, _mm512_loadu_ps(zj + kW))));
+      } else {
+        _mm512_storeu_si512(ws.pt.data() + (j - j0) / 2 * kW + c, PackPairs(e0, e1));
+      }
     }
     const __m512 alpha = ExpDiff(m_old, m_l2);  // m_old = -inf gives 0
     _mm512_storeu_ps(ws.alpha + c, alpha);
     _mm512_storeu_ps(ws.l + c, _mm512_fmadd_ps(_mm512_loadu_ps(ws.l + c), alpha, sum));
     _mm512_storeu_ps(ws.m + c, m_new);
   }
+}
+
+// Zᵀ[j][r] = dropout multiplier of (row t0 + r, key kb + j) for keys [j0, j1) of the tile: rows of
+// Z drawn into ws.zrows, then 16×16 transposes (padding lanes get 0; a padding key past nk keeps a
+// stale finite value: its P is 0).
+ATTN_BF16 void DropoutTile(const AttentionParams& p, FwdWorkspace& ws, const FwdItem& it, int64_t kb, int64_t j0,
+                           int64_t j1) {
+  float* zr = ws.zrows.data();  // [kW, kTile]
+  for (int64_t r = 0; r < it.nl; ++r) {
+    if (r < it.rows) {
+      DropoutRow(p, it.b, it.h, it.t0 + r, kb + j0, j1 - j0, zr + r * kTile);
+    } else {
+      std::fill_n(zr + r * kTile, kTile, 0.0f);
+    }
+  }
+  for (int64_t r0 = 0; r0 < it.nl; r0 += 16)
+    for (int64_t c0 = 0; c0 < j1 - j0; c0 += 16) {
+      __m512i v[16];
+      for (int i = 0; i < 16; ++i) v[i] = _mm512_loadu_si512(zr + (r0 + i) * kTile + c0);
+      Transpose16(v);
+      for (int64_t i = 0; i < std::min<int64_t>(16, j1 - j0 - c0); ++i)
+        _mm512_storeu_si512(ws.zt.data() + (j0 + c0 + i) * kW + r0, v[i]);
+    }
 }
 
 // Lane vectors [*v0, *v1) with a row that sees one of the keys [k0, k1); empty when none.
@@ -285,7 +317,9 @@ ATTN_BF16 void ForwardTile(const AttentionParams& p, const PackedKv& kv, FwdWork
   }
   for (int64_t j = j0; j < j1; ++j)  // b. (a padding key past nk, there to complete a pair, always)
     if (!full || j >= nk) MaskKeyRow(ws, it.nl, kb + j, ws.st.data() + j * kW);
-  SoftmaxLanes(ws, it.nl, j0, j1, fused_max);                                                        // c., d.
+  const bool drop = p.dropout_p > 0.0f;
+  if (drop) DropoutTile(p, ws, it, kb, j0, std::min(j1, nk));
+  SoftmaxLanes(ws, it.nl, j0, j1, fused_max, drop);                                                        // c., d.
   // e. Oᵀ = Oᵀ·alpha + Vᵀ·Pᵀ: a = V pairs along keys (vr[k2][d]), b = Pᵀ key pairs.
   if (full) {
     Dp(D, {kv.vr.get() + off + j0 / 2 * D, 1, D, (j1 - j0) / 2, ws.pt.data(), kW, nvec, ws.ot.data(), kW, true,
@@ -352,7 +386,7 @@ bool ForwardBf16(const AttentionParams& p, float* out, float* lse) {
 }  // namespace bf16
 
 bool attention_bf16_applicable(const AttentionParams& p) {
-  if (!p.bf16_products || attention_has_logit_terms(p) || p.dropout_p > 0.0f) return false;
+  if (!p.bf16_products || attention_has_logit_terms(p)) return false;
   if (p.D <= 0 || p.D % 16 != 0 || p.B * p.H * p.T == 0 || p.S <= 0 || p.Hkv <= 0) return false;
   if (p.S >= (int64_t{1} << 30)) return false;  // the forward keeps key positions in int32 lanes
   select_cpu_target();

@@ -13,8 +13,9 @@
 //
 // Scope — the common training case; anything else returns false, and the caller runs the f32
 // kernels (which overwrite every output element):
-//   * p.bf16_products set, no softcap, no ALiBi, no element mask, no dropout (structural masks —
-//     causal with any offset, sliding window, key_lengths — and GQA/MQA are all supported);
+//   * p.bf16_products set, no softcap, no ALiBi, no element mask (structural masks — causal with any
+//     offset, sliding window, key_lengths —, GQA/MQA and dropout are all supported; dropout draws
+//     attention_dropout_scale's decisions, 16 Philox blocks per AVX-512 call);
 //   * D a multiple of 16 (one vector of output columns), B·H·T > 0 and 0 < S < 2^30;
 //   * the CPU has avx512_bf16 and the chosen SIMD target is an AVX-512 one (ATTN_CPU_TARGET=avx2 or
 //     lower, or a ScopedCpuTarget below AVX3, keeps the f32 path);

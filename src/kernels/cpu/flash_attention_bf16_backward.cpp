@@ -11,7 +11,8 @@
 //      rows whose band meets the tile: pack Qs = bf16(scale·q) and dO as rows (pairs along D) and as
 //      row pairs (pairs across rows); per group of kRows rows:
 //        S = Qs·Kᵀ, dP = dO·Vᵀ (columns up to the group's last visible key);
-//        P = e^(S - lse) inside the band, 0 outside; dS = P ∘ (dP - delta), 0 where P = 0;
+//        P = e^(S - lse) inside the band, 0 outside; dS = P ∘ (Z∘dP - delta), 0 where P = 0, and
+//        P -> P∘Z (Z: the dropout multipliers, the forward's draws; 1 without dropout);
 //        P and dS rounded to bf16 as row pairs (for dV, dK) and dS as rows (for dQ);
 //      then dV += Pᵀ·dO, dK += dSᵀ·Qs (over the rows that see each 6 keys) and
 //      dQpart += dS·K (over the keys each 6 rows see).
@@ -105,14 +106,18 @@ ATTN_BF16 inline __mmask16 BandMask(int64_t c, int64_t lo, int64_t hi) {
 }
 
 // Row r of the block, columns [0, nc): s (S) -> P, dp (dP) -> dS in place; zeros up to kLd.
-ATTN_BF16 void GradRow(const BwdWorkspace& ws, int64_t r, int64_t nc, float* s, float* dp) {
+// With dropout (z: the row's multipliers Z, else null): dS = P ∘ (Z∘dP - delta) from the undropped
+// P, and s -> P∘Z for dV += (P∘Z)ᵀ dO.
+ATTN_BF16 void GradRow(const BwdWorkspace& ws, int64_t r, int64_t nc, const float* z, float* s, float* dp) {
   const bool live = ws.lo[r] < ws.hi[r];
   const __m512 lse_l2 = _mm512_set1_ps(live ? ws.lse[r] * kLog2e : 0.0f), delta = _mm512_set1_ps(ws.delta[r]);
   for (int64_t c = 0; c < nc; c += 16) {
     const __mmask16 in = live ? BandMask(c, ws.lo[r], ws.hi[r]) : 0;
     const __m512 pv = _mm512_maskz_mov_ps(in, ExpDiff(_mm512_loadu_ps(s + c), lse_l2));
-    const __m512 ds = _mm512_mul_ps(pv, _mm512_sub_ps(_mm512_loadu_ps(dp + c), delta));
-    _mm512_storeu_ps(s + c, pv);
+    __m512 dpv = _mm512_loadu_ps(dp + c);
+    if (z != nullptr) dpv = _mm512_mul_ps(dpv, _mm512_loadu_ps(z + c));
+    const __m512 ds = _mm512_mul_ps(pv, _mm512_sub_ps(dpv, delta));
+    _mm512_storeu_ps(s + c, z != nullptr ? _mm512_mul_ps(pv, _mm512_loadu_ps(z + c)) : pv);
     _mm512_storeu_ps(dp + c, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(pv, _mm512_setzero_ps(), _CMP_NEQ_UQ), ds));
   }
   std::fill(s + nc, s + kLd, 0.0f);
@@ -130,8 +135,16 @@ ATTN_BF16 void GradGroup(const AttentionParams& p, BwdWorkspace& ws, const TileC
     Dp(R, {ws.qb.data() + r0 * D / 2, D / 2, 1, D / 2, t.kt, kLd, nvec, ws.s.data(), kLd, false});
     Dp(R, {ws.gb.data() + r0 * D / 2, D / 2, 1, D / 2, t.vt, kLd, nvec, ws.dp.data(), kLd, false});
   }
+  float z[kLd];  // dropout multipliers of one row (keys past the tile: 0, where P is 0 anyway)
+  const bool drop = p.dropout_p > 0.0f;
   for (int64_t r = 0; r < R; ++r) {
-    GradRow(ws, r0 + r, nvec * 16, ws.s.data() + r * kLd, ws.dp.data() + r * kLd);
+    const bool live = ws.lo[r0 + r] < ws.hi[r0 + r];
+    if (drop && live) {
+      const int64_t n = std::min(nvec * 16, t.nk);
+      DropoutRow(p, t.b, t.h, t.i0 + r0 + r, t.kb, n, z);
+      std::fill(z + n, z + kLd, 0.0f);
+    }
+    GradRow(ws, r0 + r, nvec * 16, drop && live ? z : nullptr, ws.s.data() + r * kLd, ws.dp.data() + r * kLd);
     ToBf16(ws.dp.data() + r * kLd, kLd, reinterpret_cast<uint16_t*>(ws.dsb.data() + (r0 + r) * kLd / 2));
   }
   for (int64_t r = 0; r < R; r += 2) {

@@ -17,6 +17,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -199,6 +200,78 @@ class HostBuffer {
   T* p_ = nullptr;
   size_t bytes_ = 0;
 };
+
+// ---- dropout: attention_dropout_scale's decisions (attention_params.h), drawn 16 blocks at a time ----
+
+// words[16·w + l] = word w of philox4x32(key, counter_hi, lo0 + l) for l < 16: attn::philox4x32's
+// stream bit for bit (as cpu/philox-inl.h's Philox8, in raw intrinsics). The 32-bit state words sit
+// in 64-bit lanes so that vpmuludq gives the full 64-bit products.
+ATTN_BF16 inline void Philox16(uint64_t key, uint64_t counter_hi, uint64_t lo0, uint32_t* words) {
+  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u, kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+  const __m512i lo32 = _mm512_set1_epi64(0xffffffffll), m0 = _mm512_set1_epi64(kM0), m1 = _mm512_set1_epi64(kM1);
+  for (int half = 0; half < 2; ++half) {
+    const __m512i ctr = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(lo0 + 8 * half)),
+                                         _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));  // wraps mod 2^64
+    __m512i c0 = _mm512_and_si512(ctr, lo32), c1 = _mm512_srli_epi64(ctr, 32);
+    __m512i c2 = _mm512_set1_epi64(static_cast<long long>(counter_hi & 0xffffffffull));
+    __m512i c3 = _mm512_set1_epi64(static_cast<long long>(counter_hi >> 32));
+    uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
+    for (int round = 0; round < 10; ++round, k0 += kW0, k1 += kW1) {
+      const __m512i p0 = _mm512_mul_epu32(c0, m0), p1 = _mm512_mul_epu32(c2, m1);
+      c0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), c1), _mm512_set1_epi64(k0));
+      c2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), c3), _mm512_set1_epi64(k1));
+      c1 = _mm512_and_si512(p1, lo32);
+      c3 = _mm512_and_si512(p0, lo32);
+    }
+    const __m512i word[4] = {c0, c1, c2, c3};
+    for (int w = 0; w < 4; ++w)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(words + 16 * w + 8 * half), _mm512_cvtepi64_epi32(word[w]));
+  }
+}
+
+// Decisions of one Philox16 batch in element order: dec[4q + w] = keep or 0 from word w of block q.
+// Per 128-bit lane L, two unpack rounds put block 4L+m's four words together (m = 0..3); a 4×4
+// transpose of 128-bit lanes then orders the blocks.
+ATTN_BF16 inline void DecideBatch(const uint32_t* words, uint32_t thr, float keep, float* dec) {
+  __m512 d[4];
+  for (int w = 0; w < 4; ++w) {
+    const __m512i u = _mm512_srli_epi32(_mm512_loadu_si512(words + 16 * w), 8);  // < 2^24: signed compare ok
+    d[w] = _mm512_maskz_mov_ps(_mm512_cmpge_epi32_mask(u, _mm512_set1_epi32(static_cast<int32_t>(thr))),
+                               _mm512_set1_ps(keep));
+  }
+  const __m512 lo01 = _mm512_unpacklo_ps(d[0], d[1]), hi01 = _mm512_unpackhi_ps(d[0], d[1]);
+  const __m512 lo23 = _mm512_unpacklo_ps(d[2], d[3]), hi23 = _mm512_unpackhi_ps(d[2], d[3]);
+  const __m512 blk[4] = {  // lane L of blk[m] = the 4 words of block 4L + m
+      _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(lo01), _mm512_castps_pd(lo23))),
+      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(lo01), _mm512_castps_pd(lo23))),
+      _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(hi01), _mm512_castps_pd(hi23))),
+      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(hi01), _mm512_castps_pd(hi23)))};
+  const __m512 x0 = _mm512_shuffle_f32x4(blk[0], blk[1], 0x44), x1 = _mm512_shuffle_f32x4(blk[0], blk[1], 0xEE);
+  const __m512 y0 = _mm512_shuffle_f32x4(blk[2], blk[3], 0x44), y1 = _mm512_shuffle_f32x4(blk[2], blk[3], 0xEE);
+  _mm512_storeu_ps(dec, _mm512_shuffle_f32x4(x0, y0, 0x88));       // blocks 0..3
+  _mm512_storeu_ps(dec + 16, _mm512_shuffle_f32x4(x0, y0, 0xDD));  // blocks 4..7
+  _mm512_storeu_ps(dec + 32, _mm512_shuffle_f32x4(x1, y1, 0x88));  // blocks 8..11
+  _mm512_storeu_ps(dec + 48, _mm512_shuffle_f32x4(x1, y1, 0xDD));  // blocks 12..15
+}
+
+// z[c] = attention_dropout_scale(p, b, h, i, kb + c) for c < n (n <= 64): 0 or 1/(1-p), from the
+// element's word (idx % 4) of Philox block idx / 4 of the flattened [B,H,T,S] index idx; a draw
+// keeps iff uint_to_unit_float(word) >= p, i.e. (word >> 8) >= ceil(p·2^24) (exact in double).
+ATTN_BF16 inline void DropoutRow(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t kb, int64_t n,
+                                 float* z) {
+  const uint64_t base = static_cast<uint64_t>(((b * p.H + h) * p.T + i) * p.S + kb);
+  const uint64_t blk0 = base >> 2, off = base & 3;
+  const uint32_t thr = static_cast<uint32_t>(std::ceil(static_cast<double>(p.dropout_p) * 16777216.0));
+  const float keep = 1.0f / (1.0f - p.dropout_p);
+  uint32_t words[64];
+  float dec[128];  // element order from element 4·blk0
+  const uint64_t nblocks = (off + static_cast<uint64_t>(n) + 3) / 4;  // <= 17
+  for (uint64_t q = 0; 16 * q < nblocks; ++q) {
+    Philox16(p.dropout_seed, p.dropout_offset, blk0 + 16 * q, words);
+    DecideBatch(words, thr, keep, dec + 64 * q);
+  }
+  std::copy_n(dec + off, n, z);
+}
 
 // ---- K/V tiles: PackTile writes one tile of kTile keys in the layouts a caller asks for ----
 // kb:     [kTile, D/2] K rows (pairs along D, row = key) — the a operand of Sᵀ = K·Qsᵀ (forward).
