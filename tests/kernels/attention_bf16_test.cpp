@@ -21,6 +21,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -70,11 +71,12 @@ struct Case {
   float q_mul = 1.0f;                     // sharper softmax
   float dropout = 0.0f;
   std::string str() const {
-    return "B" + std::to_string(B) + " H" + std::to_string(H) + "/" + std::to_string(Hkv) + " T" + std::to_string(T) +
-           " S" + std::to_string(S) + " D" + std::to_string(D) + (causal ? " causal" : "") + " shift" +
-           std::to_string(offset_shift) + (lengths.empty() ? "" : " lengths") + " win" + std::to_string(window_left) +
-           "," + std::to_string(window_right) + " qx" + std::to_string(q_mul) +
-           (dropout > 0.0f ? " dropout" + std::to_string(dropout) : "");
+    std::ostringstream o;
+    o << "B" << B << " H" << H << "/" << Hkv << " T" << T << " S" << S << " D" << D << (causal ? " causal" : "")
+      << " shift" << offset_shift << (lengths.empty() ? "" : " lengths") << " win" << window_left << ","
+      << window_right << " qx" << q_mul;
+    if (dropout > 0.0f) o << " dropout" << dropout;
+    return o.str();
   }
 };
 
