@@ -172,7 +172,10 @@ double clip_grad_norm(const std::vector<OptimParam>& params, double max_norm) {
   for (const auto& p : params) {
     Tensor g = p.tensor->grad();
     if (!g.defined()) continue;
-    Tensor owned = g.to(DType::kF32).clone();  // never scale a gradient buffer shared with anything else
+    // Never scale a buffer shared with anything else: in place only when the storage's owners are
+    // the grad slot and g (a fresh accumulation, as after every backward), else on a copy.
+    const bool sole = g.dtype() == DType::kF32 && g.is_contiguous() && g.storage().use_count() == 2;
+    Tensor owned = sole ? g : g.to(DType::kF32).clone();
     kernels::scale_inplace(owned.data<float>(), owned.numel(), static_cast<float>(coef));
     p.tensor->set_grad(owned);
   }

@@ -150,6 +150,22 @@ TEST(Optim, ClipGradNormScalesToTheLimit) {
   EXPECT_TRUE(std::isnan(clip_grad_norm(list, 1.0)));
 }
 
+// Clipping scales a gradient in place only when nothing else holds its buffer; a shared one is
+// copied first, so the other holder never sees the scaling.
+TEST(Optim, ClipGradNormNeverScalesASharedBuffer) {
+  Params ps;
+  const Tensor shared = Tensor::full({4, 3}, 3.0);
+  ps.w.set_grad(shared);
+  ps.b.set_grad(Tensor::full({4}, 4.0));
+  const void* b_buffer = ps.b.grad().raw_data();
+  auto list = ps.list();
+  clip_grad_norm(list, 1.0);
+  EXPECT_NEAR(grad_norm(list), 1.0, 1e-5);
+  EXPECT_EQ(shared.to_vector(), std::vector<float>(12, 3.0f));  // untouched
+  EXPECT_NE(ps.w.grad().raw_data(), shared.raw_data());         // w's gradient is a scaled copy
+  EXPECT_EQ(ps.b.grad().raw_data(), b_buffer);                  // b's was scaled in place
+}
+
 TEST(Optim, Schedules) {
   WarmupCosine wc({.base_lr = 1.0, .min_lr = 0.1, .warmup_steps = 10, .total_steps = 110});
   EXPECT_NEAR(wc.lr(0), 0.1, 1e-12);
