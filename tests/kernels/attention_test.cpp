@@ -268,6 +268,23 @@ TEST(AttentionKernel, AwkwardShapesNoMask) {
     for (int64_t D : {1, 8, 80, 256}) check_case({.B = 1, .H = 8, .Hkv = 2, .T = T, .S = 7 + T, .D = D}, 7);
 }
 
+TEST(AttentionKernel, BoundaryTilesStartAndEndMidVector) {
+  // Diagonal offsets and windows that put band ends anywhere inside a lane vector, bands narrower
+  // than a vector, and logit terms, dropout and NaN in masked K/V on the partial tiles (the kernels
+  // compute only the vector blocks some row of a boundary tile sees).
+  for (int64_t shift : {5, -11, 23, 40})
+    check_case({.H = 2, .Hkv = 1, .T = 150, .S = 170, .D = 16, .causal = true, .offset_shift = shift,
+                .nan_in_masked = shift != 5}, 20 + static_cast<uint32_t>(shift + 11));
+  check_case({.H = 2, .Hkv = 2, .T = 200, .S = 200, .D = 8, .window_left = 3, .window_right = 2, .nan_in_masked = true},
+             31);
+  check_case({.B = 2, .H = 2, .Hkv = 1, .T = 130, .S = 140, .D = 24, .causal = true, .offset_shift = 7, .lengths = true,
+              .window_left = 20, .alibi = true, .dropout = 0.2f},
+             32);
+  check_case({.H = 2, .Hkv = 1, .T = 100, .S = 100, .D = 16, .causal = true, .offset_shift = -9,
+              .mask = MaskKind::kBoolTS, .softcap = 5.0f, .nan_in_masked = true},
+             33);
+}
+
 TEST(AttentionKernel, HugeLogitsDoNotOverflow) {
   // q scaled so logits reach ~±1e4 (and beyond): max subtraction must keep everything finite.
   check_case({.H = 2, .Hkv = 1, .T = 129, .S = 129, .D = 64, .logit_scale = 1e3f}, 1);

@@ -9,7 +9,8 @@
 //   1. Pack Qᵀ [D, kAttnTileRows] pre-multiplied by scale (once per item, amortised over all keys).
 //      Scores stay in natural units so lse, and weights recomputed from it, round as the scores do.
 //   2. Work out each row's structural key band [lo, hi) (causal, window, padding). Key tiles outside
-//      the union of the bands are never visited; tiles inside every row's band need no masking.
+//      the union of the bands are never visited; tiles inside every row's band need no masking; on
+//      the others (boundary tiles) a, c and d below run only on the keys each lane vector's rows see.
 //   3. Per key tile of up to kAttnTileCols keys (K/V rows stay in L1/L2 while the tile is in use):
 //      a. Sᵀ = K_tile · Qᵀ: register-blocked micro-kernel, kKeys keys x kVecs vectors of rows.
 //      b. Logit terms and boundary masks, overwriting with -inf (never adding, so a NaN computed
@@ -68,6 +69,7 @@ struct Workspace {
   hwy::AlignedFreeUniquePtr<float[]> rows;  // m, l, alpha, lo, hi, lse, colmax: 7 x [kW]
   float *m, *l, *alpha, *lo_f, *hi_f, *lse, *colmax;
   int64_t lo[kW], hi[kW];
+  int64_t span_a[kW], span_z[kW];  // per lane vector: keys [a, z) of the tile that its rows see
 
   explicit Workspace(int64_t D) {
     qt = hwy::AllocateAligned<float>(D * kW);
@@ -217,16 +219,125 @@ void PvRun(const AttentionParams& p, const Item& it, int64_t kb, int64_t nk, int
   }
 }
 
+// ---- boundary tiles: only the blocks some row sees ----
+//
+// On a tile that not every row sees whole (the causal diagonal), each lane vector c needs only the
+// keys [span_a[c], span_z[c]) that its rows see (the hull of their bands). The keys between
+// consecutive span ends form segments, each needed by a set of vectors; Sᵀ and Oᵀ += Vᵀ·Pᵀ run on
+// (segment, run of up to kVecs such vectors) blocks — on the causal diagonal 10 of the 16 (key
+// vector, lane vector) pairs with AVX-512, the exact triangle at vector granularity. Sᵀ entries
+// outside a vector's span are never written nor read; inside it the masking pass sets -inf.
+
+// Spans of the item's lane vectors on keys [kb, kb + nk); every vector gets [0, nk) when `whole`.
+void SetSpans(Workspace& ws, const Item& it, int64_t kb, int64_t nk, bool whole) {
+  const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
+  for (int64_t c = 0; c * n < it.lanes; ++c) {
+    int64_t a = whole ? 0 : nk, z = whole ? nk : 0;
+    for (int64_t r = c * n; r < (c + 1) * n && !whole; ++r)
+      if (ws.lo[r] < ws.hi[r] && ws.lo[r] < kb + nk && ws.hi[r] > kb)
+        a = std::min(a, ws.lo[r] - kb), z = std::max(z, ws.hi[r] - kb);
+    a = std::clamp<int64_t>(a, 0, nk);
+    ws.span_a[c] = a, ws.span_z[c] = std::clamp<int64_t>(z, a, nk);
+  }
+}
+
+// Calls fn(s, e, v0, nv) for keys [s, e) and lane vectors [v0, v0 + nv), nv <= kVecs: every
+// (key, vector) pair inside the spans exactly once, keys ascending for each vector.
+template <class Fn>
+void ForSegments(const Workspace& ws, const Item& it, const Fn& fn) {
+  const int64_t nvec = it.lanes / static_cast<int64_t>(hn::Lanes(DF()));
+  int64_t cuts[2 * kW];
+  int64_t nc = 0;
+  for (int64_t c = 0; c < nvec; ++c)
+    if (ws.span_a[c] < ws.span_z[c]) cuts[nc++] = ws.span_a[c], cuts[nc++] = ws.span_z[c];
+  std::sort(cuts, cuts + nc);
+  nc = std::unique(cuts, cuts + nc) - cuts;
+  for (int64_t i = 0; i + 1 < nc; ++i) {
+    const int64_t s = cuts[i], e = cuts[i + 1];
+    const auto needs = [&](int64_t c) { return ws.span_a[c] <= s && e <= ws.span_z[c]; };
+    for (int64_t c = 0; c < nvec;) {
+      if (!needs(c)) {
+        ++c;
+        continue;
+      }
+      const int64_t v0 = c;
+      while (c < nvec && c - v0 < kVecs && needs(c)) ++c;
+      fn(s, e, v0, static_cast<int>(c - v0));
+    }
+  }
+}
+
+// Sᵀ for nk keys (rows of k) against NV vectors of lanes: kKeys at a time, then the remainder.
+template <int R, int NV>
+void QkKeys(const float* k, int64_t ks, int64_t D, int64_t nk, const float* qt, float* st) {
+  int64_t j = 0;
+  for (; j + R <= nk; j += R) QkBlock<R, NV>(k + j * ks, ks, D, qt, st + j * kW, nullptr);
+  if constexpr (R > 1) {
+    if (j < nk) QkKeys<R - 1, NV>(k + j * ks, ks, D, nk - j, qt, st + j * kW);
+  }
+}
+
+template <int NV>
+void QkSpan(int nv, const float* k, int64_t ks, int64_t D, int64_t nk, const float* qt, float* st) {
+  if constexpr (NV > 1) {
+    if (nv < NV) return QkSpan<NV - 1>(nv, k, ks, D, nk, qt, st);
+  }
+  QkKeys<kKeys, NV>(k, ks, D, nk, qt, st);
+}
+
+// Oᵀ += Vᵀ·Pᵀ for nk keys and NV vectors of lanes, all D dims (alpha folded in as in PvRun).
+template <int R, int NV, bool kSafe>
+void PvDims(const float* v, int64_t vs, int64_t D, int64_t d0, int64_t nk, const float* pt, const float* alpha,
+            float* ot) {
+  for (; d0 + R <= D; d0 += R) PvBlock<R, NV, kSafe>(v + d0, vs, nk, pt, alpha, ot + d0 * kW);
+  if constexpr (R > 1) {
+    if (d0 < D) PvDims<R - 1, NV, kSafe>(v, vs, D, d0, nk, pt, alpha, ot);
+  }
+}
+
+template <int NV, bool kSafe>
+void PvSpan(int nv, const float* v, int64_t vs, int64_t D, int64_t nk, const float* pt, const float* alpha,
+            float* ot) {
+  if constexpr (NV > 1) {
+    if (nv < NV) return PvSpan<NV - 1, kSafe>(nv, v, vs, D, nk, pt, alpha, ot);
+  }
+  PvDims<kDims, NV, kSafe>(v, vs, D, 0, nk, pt, alpha, ot);
+}
+
+void QkSegments(const AttentionParams& p, const Workspace& ws, const Item& it, int64_t kb, float* st) {
+  const float* k = p.k + it.b * p.k_stride[0] + it.hk * p.k_stride[1] + kb * p.k_stride[2];
+  const int64_t ks = p.k_stride[2], n = static_cast<int64_t>(hn::Lanes(DF()));
+  ForSegments(ws, it, [&](int64_t s, int64_t e, int64_t v0, int nv) {
+    QkSpan<kVecs>(nv, k + s * ks, ks, p.D, e - s, ws.qt.get() + v0 * n, st + s * kW + v0 * n);
+  });
+}
+
+// The alpha rescale is folded into a vector's first segment; later segments find alpha = 1 there.
+template <bool kSafe>
+void PvSegments(const AttentionParams& p, Workspace& ws, const Item& it, int64_t kb, const float* pt) {
+  const float* v = p.v + it.b * p.v_stride[0] + it.hk * p.v_stride[1] + kb * p.v_stride[2];
+  const int64_t vs = p.v_stride[2], n = static_cast<int64_t>(hn::Lanes(DF()));
+  ForSegments(ws, it, [&](int64_t s, int64_t e, int64_t v0, int nv) {
+    float* alpha = ws.alpha + v0 * n;
+    PvSpan<kVecs, kSafe>(nv, v + s * vs, vs, p.D, e - s, pt + s * kW + v0 * n, alpha, ws.ot.get() + v0 * n);
+    std::fill(alpha, alpha + nv * n, 1.0f);
+  });
+}
+
 // ---- score tile ----
 
-// Softcap, ALiBi and the additive mask on Sᵀ row j (key kb + j) across the item's rows.
-void ApplyLogitTerms(const AttentionParams& p, const Item& it, int64_t kb, int64_t j, float* srow) {
+// Softcap, ALiBi and the additive mask on Sᵀ row j (key kb + j) across the item's lane vectors whose
+// span holds j.
+void ApplyLogitTerms(const AttentionParams& p, const Workspace& ws, const Item& it, int64_t kb, int64_t j,
+                     float* srow) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const float cap = p.softcap, inv_cap = cap > 0.0f ? 1.0f / cap : 0.0f;
   const float slope = p.alibi_slopes != nullptr ? p.alibi_slopes[it.h] : 0.0f;
   const float key_minus_pos = static_cast<float>(kb + j - it.t0 - p.offset);  // |pos - key| = |r - this|
+  const auto in_span = [&](int64_t c) { return ws.span_a[c / n] <= j && j < ws.span_z[c / n]; };
   for (int64_t c = 0; c < it.lanes; c += n) {
+    if (!in_span(c)) continue;
     VF x = hn::Load(df, srow + c);
     if (cap > 0.0f) x = hn::Mul(hn::Set(df, cap), hn::Tanh(df, hn::Mul(x, hn::Set(df, inv_cap))));
     if (slope != 0.0f) {
@@ -238,53 +349,63 @@ void ApplyLogitTerms(const AttentionParams& p, const Item& it, int64_t kb, int64
   if (p.mask != nullptr) {
     const float* mcol = p.mask + it.b * p.mask_stride[0] + it.h * p.mask_stride[1] + (kb + j) * p.mask_stride[3];
     for (int64_t r = 0; r < it.rows; ++r) {
+      if (!in_span(r)) continue;
       const float a = mcol[(it.t0 + r) * p.mask_stride[2]];
       srow[r] = a == kNegInf ? kNegInf : srow[r] + a;  // overwrite: a NaN score cannot survive
     }
   }
 }
 
-// Sᵀ for keys [kb, kb+nk): scores, logit terms, and -inf outside each row's band unless `full`.
-// Returns whether ws.colmax holds the per-row maximum (only when the raw scores are final).
+// Sᵀ for keys [kb, kb+nk) inside the lane vectors' spans (ws.span_*, set by SetSpans): scores,
+// logit terms, and -inf outside each row's band unless `full`. Returns whether ws.colmax holds the
+// per-row maximum (only when the raw scores are final).
 bool ScoreTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_t kb, int64_t nk, bool full,
                float* st) {
   const bool terms = attention_has_logit_terms(p);
   const bool fused_max = full && !terms;
   if (fused_max) std::fill(ws.colmax, ws.colmax + kW, kNegInf);
-  QkRun<kKeys>(p, it, ws.qt.get(), kb, nk, st, fused_max ? ws.colmax : nullptr);
+  if (full) {
+    QkRun<kKeys>(p, it, ws.qt.get(), kb, nk, st, fused_max ? ws.colmax : nullptr);
+  } else {
+    QkSegments(p, ws, it, kb, st);
+  }
+  if (terms)
+    for (int64_t j = 0; j < nk; ++j) ApplyLogitTerms(p, ws, it, kb, j, st + j * kW);
+  if (full) return fused_max;
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
-  for (int64_t j = 0; j < nk; ++j) {
-    float* srow = st + j * kW;
-    if (terms) ApplyLogitTerms(p, it, kb, j, srow);
-    if (full) continue;
-    const VF key = hn::Set(df, static_cast<float>(kb + j));
-    for (int64_t c = 0; c < it.lanes; c += n) {
-      const auto out = hn::Or(hn::Lt(key, hn::Load(df, ws.lo_f + c)), hn::Ge(key, hn::Load(df, ws.hi_f + c)));
-      hn::Store(hn::IfThenElse(out, hn::Set(df, kNegInf), hn::Load(df, srow + c)), df, srow + c);
+  for (int64_t c = 0; c < it.lanes; c += n) {
+    const VF lo = hn::Load(df, ws.lo_f + c), hi = hn::Load(df, ws.hi_f + c);
+    for (int64_t j = ws.span_a[c / n]; j < ws.span_z[c / n]; ++j) {
+      const VF key = hn::Set(df, static_cast<float>(kb + j));
+      float* s = st + j * kW + c;
+      hn::Store(hn::IfThenElse(hn::Or(hn::Lt(key, lo), hn::Ge(key, hi)), hn::Set(df, kNegInf), hn::Load(df, s)), df, s);
     }
   }
   return fused_max;
 }
 
-// Online softmax down the lanes of Sᵀ (in place -> Pᵀ); updates m, l and sets alpha. have_max: the
-// tile's per-row maximum is already in ws.colmax.
-void SoftmaxTile(float* st, int64_t nk, int64_t lanes, bool have_max, Workspace& ws) {
+// Online softmax down the lanes of Sᵀ (in place -> Pᵀ) over each lane vector's span; updates m, l
+// and sets alpha. have_max: the tile's per-row maximum is already in ws.colmax. A vector whose rows
+// see none of the tile's keys is left alone (as if alpha = 1; its Oᵀ is not touched either).
+void SoftmaxTile(float* st, int64_t lanes, bool have_max, Workspace& ws) {
   const DF df;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const VF ninf = hn::Set(df, kNegInf), zero = hn::Zero(df);
   for (int64_t c = 0; c < lanes; c += n) {
+    const int64_t j0 = ws.span_a[c / n], j1 = ws.span_z[c / n];
+    if (j0 >= j1) continue;
     VF mx = ninf;
     if (have_max) {
       mx = hn::Load(df, ws.colmax + c);
     } else {
-      for (int64_t j = 0; j < nk; ++j) mx = hn::Max(mx, hn::Load(df, st + j * kW + c));
+      for (int64_t j = j0; j < j1; ++j) mx = hn::Max(mx, hn::Load(df, st + j * kW + c));
     }
     const VF m_old = hn::Load(df, ws.m + c);
     const VF m_new = hn::Max(m_old, mx);
     const VF m_use = hn::IfThenElse(hn::Eq(m_new, ninf), zero, m_new);  // all masked so far: p = 0
     VF sum = zero;
-    for (int64_t j = 0; j < nk; ++j) {
+    for (int64_t j = j0; j < j1; ++j) {
       const VF e = FastExp(df, hn::Sub(hn::Load(df, st + j * kW + c), m_use));
       sum = hn::Add(sum, e);
       hn::Store(e, df, st + j * kW + c);
@@ -320,20 +441,30 @@ bool ValuesFinite(const AttentionParams& p, const Item& it, int64_t kb, int64_t 
 void ForwardTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_t kb, int64_t nk) {
   const bool full = kb >= it.full_lo && kb + nk <= it.full_hi;
   float* st = ws.st.get();
+  SetSpans(ws, it, kb, nk, full);
   const bool have_max = ScoreTile(p, ws, it, kb, nk, full, st);
-  SoftmaxTile(st, nk, it.lanes, have_max, ws);
+  SoftmaxTile(st, it.lanes, have_max, ws);
   if (p.dropout_p > 0.0f) {  // P ∘= Z, row by row (Z from cpu/philox-inl.h, the backward's draws)
     HWY_ALIGN float z[kAttnTileCols];
+    const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
     for (int64_t r = 0; r < it.rows; ++r) {
-      AttentionDropoutRow(p, it.b, it.h, it.t0 + r, kb, nk, z);
-      for (int64_t j = 0; j < nk; ++j) st[j * kW + r] *= z[j];
+      const int64_t j0 = ws.span_a[r / n], j1 = ws.span_z[r / n];
+      if (j0 >= j1) continue;
+      AttentionDropoutRow(p, it.b, it.h, it.t0 + r, kb + j0, j1 - j0, z);
+      for (int64_t j = j0; j < j1; ++j) st[j * kW + r] *= z[j - j0];
     }
   }
   const bool safe = (!full || p.mask != nullptr) && !ValuesFinite(p, it, kb, nk);
-  if (safe) {
-    PvRun<kDims, true>(p, it, kb, nk, 0, st, ws.alpha, ws.ot.get());
+  if (full) {
+    if (safe) {
+      PvRun<kDims, true>(p, it, kb, nk, 0, st, ws.alpha, ws.ot.get());
+    } else {
+      PvRun<kDims, false>(p, it, kb, nk, 0, st, ws.alpha, ws.ot.get());
+    }
+  } else if (safe) {
+    PvSegments<true>(p, ws, it, kb, st);
   } else {
-    PvRun<kDims, false>(p, it, kb, nk, 0, st, ws.alpha, ws.ot.get());
+    PvSegments<false>(p, ws, it, kb, st);
   }
 }
 
@@ -391,6 +522,7 @@ void WeightsItem(const AttentionParams& p, Workspace& ws, Item& it, const float*
   float* st = ws.st.get();
   for (int64_t kb = it.kmin; kb < it.kmax; kb += kAttnTileCols) {
     const int64_t nk = std::min(kAttnTileCols, it.kmax - kb);
+    SetSpans(ws, it, kb, nk, true);  // every entry below is read: all computed and masked
     ScoreTile(p, ws, it, kb, nk, kb >= it.full_lo && kb + nk <= it.full_hi, st);
     for (int64_t j = 0; j < nk; ++j)
       for (int64_t c = 0; c < it.lanes; c += n)

@@ -13,7 +13,8 @@
 //   3. Work item = (b, kv head, chunk). Per key tile: pack Kᵀ, Vᵀ (for the score-like products) and K
 //      rows (for dQ), zero dK/dV accumulators; then for every query head of the group and every block
 //      of up to kAttnBwdTileRows rows whose band meets the tile:
-//        S = Qs·Kᵀ, logit terms, masks (overwrite with -inf);  dP = dO·Vᵀ     (register-blocked)
+//        S = Qs·Kᵀ, logit terms, masks (overwrite with -inf);  dP = dO·Vᵀ     (register-blocked;
+//        per kRows rows only the whole vectors of keys those rows see, P = dS = 0 elsewhere)
 //        P = exp(S - lse); dS = P ∘ (Z∘dP - delta) ∘ G, forced to 0 where P = 0  (so NaN in a masked
 //        V, read by dO·Vᵀ, never survives);  the P tile becomes P∘Z
 //        dV += (P∘Z)ᵀ dO,  dK += dSᵀ Qs,  dQpart += dS K  (the last skips zero dS when K holds NaN/Inf)
@@ -164,10 +165,14 @@ HWY_INLINE void AbtTile(const float* HWY_RESTRICT a, int64_t lda, int64_t D, con
     for (int v = 0; v < NV; ++v) hn::Store(acc[r][v], df, c + r * kLd + v * n);
 }
 
-template <int R>
-void AbtRows(const float* a, int64_t lda, int64_t D, const float* bt, int64_t ncp, float* c) {
-  const int64_t step = kVecs * Lanes();
-  for (int64_t c0 = 0; c0 < ncp; c0 += step) AbtTile<R, kVecs>(a, lda, D, bt + c0, c + c0);
+// Columns [c0, c1) (whole vectors) of c[R, :] = a · bt: kVecs vectors at a time, then the rest.
+template <int R, int NV>
+void AbtRows(const float* a, int64_t lda, int64_t D, const float* bt, int64_t c0, int64_t c1, float* c) {
+  const int64_t step = NV * Lanes();
+  for (; c0 + step <= c1; c0 += step) AbtTile<R, NV>(a, lda, D, bt + c0, c + c0);
+  if constexpr (NV > 1) {
+    if (c0 < c1) AbtRows<R, NV - 1>(a, lda, D, bt, c0, c1, c);
+  }
 }
 
 // c[o, :] += sum_k a[o·a_rs + k·a_ks] · b[k, :] for R output rows and NV vectors of columns, k < nred.
@@ -228,14 +233,15 @@ void DqSafe(int64_t rows, const float* ds, int64_t nk, const float* kr, int64_t 
 
 // ---- score rows ----
 
-// Softcap (keeping its slope in g), ALiBi and the additive mask for query row i over keys kb..kb+ncp.
-void LogitTerms(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t kb, int64_t nk, int64_t ncp,
-                float* s, float* g) {
+// Softcap (keeping its slope in g), ALiBi and the additive mask for query row i over the tile's
+// columns [c0, c1) (keys kb + c; c1 <= ncp).
+void LogitTerms(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t kb, int64_t nk, int64_t c0,
+                int64_t c1, float* s, float* g) {
   const DF df;
   const float cap = p.softcap;
   const float slope = p.alibi_slopes != nullptr ? p.alibi_slopes[h] : 0.0f;
   const VF pos = hn::Set(df, static_cast<float>(i + p.offset - kb));
-  for (int64_t c = 0; c < ncp; c += Lanes()) {
+  for (int64_t c = c0; c < c1; c += Lanes()) {
     VF x = hn::Load(df, s + c);
     if (cap > 0.0f) {
       const VF t = hn::Tanh(df, hn::Mul(x, hn::Set(df, 1.0f / cap)));
@@ -250,7 +256,7 @@ void LogitTerms(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64
   }
   if (p.mask != nullptr) {
     const float* mrow = p.mask + b * p.mask_stride[0] + h * p.mask_stride[1] + i * p.mask_stride[2];
-    for (int64_t c = 0; c < nk; ++c) {
+    for (int64_t c = c0; c < std::min(c1, nk); ++c) {
       const float a = mrow[(kb + c) * p.mask_stride[3]];
       s[c] = a == kNegInf ? kNegInf : s[c] + a;  // overwrite: a NaN score cannot survive
     }
@@ -262,8 +268,8 @@ struct TileCtx {
   bool k_finite;
 };
 
-// One row of the block, in place: s (scores) -> P∘Z, ds (dP) -> dS.
-void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, int64_t r) {
+// One row of the block over columns [c0, c1), in place: s (scores) -> P∘Z, ds (dP) -> dS.
+void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, int64_t r, int64_t c0, int64_t c1) {
   const DF df;
   float* sr = ws.s.get() + r * kLd;
   float* dr = ws.ds.get() + r * kLd;
@@ -277,7 +283,7 @@ void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, in
     if (cap) x = hn::Mul(x, hn::Load(df, gr + c));
     return hn::IfThenZeroElse(hn::Eq(pv, hn::Zero(df)), x);
   };
-  for (int64_t c = 0; c < t.ncp; c += Lanes()) {
+  for (int64_t c = c0; c < c1; c += Lanes()) {
     const VF pv = FastExp(df, hn::Sub(hn::Load(df, sr + c), lse));
     hn::Store(pv, df, sr + c);
     if (!drop) hn::Store(ds_of(pv, c), df, dr + c);  // one pass without dropout
@@ -286,9 +292,10 @@ void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, in
   // Dropout: dP ∘= Z, then dS (from the undropped P), then P ∘= Z for dV. (Z·dP, not a select:
   // where P = 0 dS is forced to 0 anyway.)
   HWY_ALIGN float z[kLd];
-  AttentionDropoutRow(p, t.b, t.h, t.i0 + r, t.kb, t.nk, z);
-  std::fill(z + t.nk, z + t.ncp, 0.0f);
-  for (int64_t c = 0; c < t.ncp; c += Lanes()) {
+  const int64_t zn = std::min(c1, t.nk);  // c0 < nk: c0 rounds down a key some row sees
+  AttentionDropoutRow(p, t.b, t.h, t.i0 + r, t.kb + c0, zn - c0, z + c0);
+  std::fill(z + zn, z + c1, 0.0f);
+  for (int64_t c = c0; c < c1; c += Lanes()) {
     const VF zv = hn::Load(df, z + c), pv = hn::Load(df, sr + c);
     hn::Store(hn::Mul(hn::Load(df, dr + c), zv), df, dr + c);
     hn::Store(ds_of(pv, c), df, dr + c);
@@ -299,21 +306,28 @@ void GradRow(const AttentionParams& p, const Workspace& ws, const TileCtx& t, in
 // Scores, dP and the elementwise gradient step of block rows r0..r0+R-1.
 template <int R>
 void GradRows(const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t r0) {
-  // Columns past the last key these rows see (the causal diagonal) are not computed: their scores are
-  // set to -inf below, which zeroes P and dS whatever the stale S and dP there hold.
-  int64_t hi_max = 0;
-  for (int64_t r = r0; r < r0 + R; ++r) hi_max = std::max(hi_max, ws.hi[r]);
-  const int64_t ncp = RoundUp(hi_max, kVecs * Lanes());
-  float* s = ws.s.get() + r0 * kLd;
-  AbtRows<R>(ws.q.get() + r0 * ws.dp, ws.dp, p.D, ws.kt.get(), ncp, s);
-  AbtRows<R>(ws.gb + r0 * ws.ldg, ws.ldg, p.D, ws.vt.get(), ncp, ws.ds.get() + r0 * kLd);
+  // Only the whole vectors [c0, c1) that hold the keys these rows see are computed (on the causal
+  // diagonal about half the tile); inside them -inf outside each row's band, outside them P = dS = 0
+  // written directly (the accumulations may read them for rows next to ones that see those keys).
+  int64_t lo_min = kLd, hi_max = 0;
+  for (int64_t r = r0; r < r0 + R; ++r)
+    if (ws.lo[r] < ws.hi[r]) lo_min = std::min(lo_min, ws.lo[r]), hi_max = std::max(hi_max, ws.hi[r]);
+  const int64_t c0 = hi_max > 0 ? lo_min / Lanes() * Lanes() : 0, c1 = hi_max > 0 ? RoundUp(hi_max, Lanes()) : 0;
+  if (c0 < c1) {
+    AbtRows<R, kVecs>(ws.q.get() + r0 * ws.dp, ws.dp, p.D, ws.kt.get(), c0, c1, ws.s.get() + r0 * kLd);
+    AbtRows<R, kVecs>(ws.gb + r0 * ws.ldg, ws.ldg, p.D, ws.vt.get(), c0, c1, ws.ds.get() + r0 * kLd);
+  }
   const bool terms = attention_has_logit_terms(p);
   for (int64_t r = r0; r < r0 + R; ++r) {
     float* sr = ws.s.get() + r * kLd;
-    if (terms) LogitTerms(p, t.b, t.h, t.i0 + r, t.kb, t.nk, t.ncp, sr, ws.g.get() + r * kLd);
-    std::fill(sr, sr + ws.lo[r], kNegInf);
-    std::fill(sr + ws.hi[r], sr + t.ncp, kNegInf);
-    GradRow(p, ws, t, r);
+    float* dr = ws.ds.get() + r * kLd;
+    if (c0 > 0) std::fill(sr, sr + c0, 0.0f), std::fill(dr, dr + c0, 0.0f);
+    if (c1 < t.ncp) std::fill(sr + c1, sr + t.ncp, 0.0f), std::fill(dr + c1, dr + t.ncp, 0.0f);
+    if (c0 >= c1) continue;
+    if (terms) LogitTerms(p, t.b, t.h, t.i0 + r, t.kb, t.nk, c0, c1, sr, ws.g.get() + r * kLd);
+    std::fill(sr + c0, sr + std::clamp(ws.lo[r], c0, c1), kNegInf);
+    std::fill(sr + std::clamp(ws.hi[r], c0, c1), sr + c1, kNegInf);
+    GradRow(p, ws, t, r, c0, c1);
   }
 }
 
