@@ -330,7 +330,9 @@ TEST(AttentionBackwardKernel, FullyMaskedRowsGiveZeroGradientsNeverNaN) {
       for (int64_t i = 0; i < c.T; ++i)
         for (int64_t d = 0; d < c.D; ++d) {
           EXPECT_EQ(g.dq[((c.H + h) * c.T + i) * c.D + d], 0.0f);
-          if (i < c.T - c.S) EXPECT_EQ(g.dq[(h * c.T + i) * c.D + d], 0.0f);
+          if (i < c.T - c.S) {
+            EXPECT_EQ(g.dq[(h * c.T + i) * c.D + d], 0.0f);
+          }
         }
     for (int64_t j = 0; j < c.S * c.D; ++j) {
       EXPECT_EQ(g.dk[c.S * c.D + j], 0.0f);

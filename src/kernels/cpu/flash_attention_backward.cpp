@@ -446,7 +446,7 @@ void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64
   }
 }
 
-// Step 1 and 2: delta, bands, chunk boundaries.
+// Step 1 and 2: delta, then bands and chunk boundaries (shared with the bf16 backward).
 void Prepare(const AttentionParams& p, Plan& pl) {
   const int64_t rows = p.B * p.H * p.T;
   pl.delta.resize(rows);
@@ -458,30 +458,7 @@ void Prepare(const AttentionParams& p, Plan& pl) {
     for (int64_t d = 0; d < p.D; ++d) acc += pl.dout[off + d] * pl.out[off + d];
     pl.delta[r] = pl.lse[r] == kNegInf ? 0.0f : acc;
   }
-  pl.lo.resize(p.B * p.T), pl.hi.resize(p.B * p.T);
-  for (int64_t b = 0; b < p.B; ++b)
-    for (int64_t i = 0; i < p.T; ++i) attention_key_band(p, b, i, &pl.lo[b * p.T + i], &pl.hi[b * p.T + i]);
-  // Chunk boundaries: equal shares of the visible (row, key) pairs (+1 per tile so empty tiles spread).
-  pl.bounds.assign(p.B * (pl.n_chunks + 1), 0);
-  std::vector<int64_t> work(pl.n_tiles + 1);
-  for (int64_t b = 0; b < p.B; ++b) {
-    std::fill(work.begin(), work.end(), 1);
-    work[pl.n_tiles] = 0;
-    for (int64_t i = 0; i < p.T; ++i) {
-      const int64_t lo = pl.lo[b * p.T + i], hi = pl.hi[b * p.T + i];
-      for (int64_t tile = lo / kLd; tile * kLd < hi; ++tile)
-        work[tile] += std::min(hi, (tile + 1) * kLd) - std::max(lo, tile * kLd);
-    }
-    int64_t total = 0;
-    for (int64_t tile = 0; tile < pl.n_tiles; ++tile) total += work[tile];
-    int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
-    int64_t acc = 0, tile = 0;
-    for (int64_t c = 1; c < pl.n_chunks; ++c) {
-      while (tile < pl.n_tiles && acc * pl.n_chunks < total * c) acc += work[tile++];
-      bounds[c] = tile;
-    }
-    bounds[pl.n_chunks] = pl.n_tiles;
-  }
+  attention_backward_bands(p, pl.n_chunks, pl.lo, pl.hi, pl.bounds);
 }
 
 // Step 4: dq = scale · sum_c dqp[c], chunk by chunk in order.
@@ -542,6 +519,34 @@ int64_t attention_backward_chunks(const AttentionParams& p) {
   const int64_t dq_bytes = std::max<int64_t>(p.B * p.H * p.T * p.D * int64_t{sizeof(float)}, 1);
   const int64_t by_memory = kAttnBwdPartialBytes / dq_bytes;
   return std::max<int64_t>(1, std::min({want, kAttnBwdMaxChunks, n_tiles, by_memory}));
+}
+
+void attention_backward_bands(const AttentionParams& p, int64_t n_chunks, std::vector<int64_t>& lo,
+                              std::vector<int64_t>& hi, std::vector<int64_t>& bounds) {
+  const int64_t kTile = kAttnBwdTileKeys, n_tiles = (p.S + kTile - 1) / kTile;
+  lo.resize(p.B * p.T), hi.resize(p.B * p.T);
+  for (int64_t b = 0; b < p.B; ++b)
+    for (int64_t i = 0; i < p.T; ++i) attention_key_band(p, b, i, &lo[b * p.T + i], &hi[b * p.T + i]);
+  bounds.assign(p.B * (n_chunks + 1), 0);
+  std::vector<int64_t> work(n_tiles + 1);
+  for (int64_t b = 0; b < p.B; ++b) {
+    std::fill(work.begin(), work.end(), 1);
+    work[n_tiles] = 0;
+    for (int64_t i = 0; i < p.T; ++i) {
+      const int64_t l = lo[b * p.T + i], h = hi[b * p.T + i];
+      for (int64_t tile = l / kTile; tile * kTile < h; ++tile)
+        work[tile] += std::min(h, (tile + 1) * kTile) - std::max(l, tile * kTile);
+    }
+    int64_t total = 0;
+    for (int64_t tile = 0; tile < n_tiles; ++tile) total += work[tile];
+    int64_t* bb = bounds.data() + b * (n_chunks + 1);
+    int64_t acc = 0, tile = 0;
+    for (int64_t c = 1; c < n_chunks; ++c) {
+      while (tile < n_tiles && acc * n_chunks < total * c) acc += work[tile++];
+      bb[c] = tile;
+    }
+    bb[n_chunks] = n_tiles;
+  }
 }
 
 HWY_EXPORT(BackwardImpl);

@@ -17,6 +17,8 @@
 // One Highway dispatch per call. Never throws; allocates only scratch.
 #pragma once
 
+#include <vector>
+
 #include "kernels/attention_params.h"
 
 namespace attn::kernels {
@@ -34,5 +36,12 @@ void attention_backward_flash(const AttentionParams& p, const float* out, const 
 // Enough for >= 16 work items, at most kAttnBwdMaxChunks, and partials within kAttnBwdPartialBytes
 // (one chunk always).
 int64_t attention_backward_chunks(const AttentionParams& p);
+
+// The plan both backwards (f32 and bf16) share: lo, hi [B,T] = the structural key band of every query
+// row (attention_key_band), and bounds [B, n_chunks + 1] = each batch item's kAttnBwdTileKeys-tile
+// boundaries of its n_chunks chunks, splitting its visible (row, key) pairs evenly (+1 per tile so
+// that empty tiles spread: causal work balances).
+void attention_backward_bands(const AttentionParams& p, int64_t n_chunks, std::vector<int64_t>& lo,
+                              std::vector<int64_t>& hi, std::vector<int64_t>& bounds);
 
 }  // namespace attn::kernels

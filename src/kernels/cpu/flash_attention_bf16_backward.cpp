@@ -276,28 +276,7 @@ void Prepare(const AttentionParams& p, Plan& pl) {
     const int64_t off = b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
     pl.delta[r] = pl.lse[r] == kNegInfF ? 0.0f : DotRoundedG(pl.dout + off, pl.out + off, p.D);
   }
-  pl.lo.resize(p.B * p.T), pl.hi.resize(p.B * p.T);
-  for (int64_t b = 0; b < p.B; ++b)
-    for (int64_t i = 0; i < p.T; ++i) attention_key_band(p, b, i, &pl.lo[b * p.T + i], &pl.hi[b * p.T + i]);
-  pl.bounds.assign(p.B * (pl.n_chunks + 1), 0);  // equal shares of the visible (row, key) pairs
-  std::vector<int64_t> work(pl.n_tiles + 1);
-  for (int64_t b = 0; b < p.B; ++b) {
-    std::fill(work.begin(), work.end(), 1);  // +1 per tile so that empty tiles spread
-    for (int64_t i = 0; i < p.T; ++i) {
-      const int64_t lo = pl.lo[b * p.T + i], hi = pl.hi[b * p.T + i];
-      for (int64_t tile = lo / kTile; tile * kTile < hi; ++tile)
-        work[tile] += std::min(hi, (tile + 1) * kTile) - std::max(lo, tile * kTile);
-    }
-    int64_t total = 0;
-    for (int64_t tile = 0; tile < pl.n_tiles; ++tile) total += work[tile];
-    int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
-    int64_t acc = 0, tile = 0;
-    for (int64_t c = 1; c < pl.n_chunks; ++c) {
-      while (tile < pl.n_tiles && acc * pl.n_chunks < total * c) acc += work[tile++];
-      bounds[c] = tile;
-    }
-    bounds[pl.n_chunks] = pl.n_tiles;
-  }
+  attention_backward_bands(p, pl.n_chunks, pl.lo, pl.hi, pl.bounds);  // shared with the f32 backward
 }
 
 // Step 3's end: dq = scale · Σ_c dqp[c], chunk by chunk in order.
