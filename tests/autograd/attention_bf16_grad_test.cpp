@@ -9,17 +9,13 @@
 #include <attn/rng.h>
 #include <gtest/gtest.h>
 
+#include "autograd/gradcheck_rows.h"
 #include "kernels/attention_params.h"
 #include "kernels/cpu/flash_attention_bf16.h"
 
 namespace attn {
 namespace {
 
-Tensor randn(const Shape& s, uint64_t seed) {
-  Tensor t = Tensor::empty(s);
-  Rng(seed).normal_(t, 0.0f, 1.0f);
-  return t;
-}
 
 bool bf16_attention_here() {
   kernels::AttentionParams p{.B = 1, .H = 1, .Hkv = 1, .T = 1, .S = 1, .D = 64};

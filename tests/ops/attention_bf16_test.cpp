@@ -19,15 +19,12 @@
 #include "kernels/cpu/flash_attention_backward.h"
 #include "kernels/cpu/flash_attention_bf16.h"
 #include "kernels/dispatch.h"
+#include "ops/ops_test_util.h"
 
 namespace attn {
 namespace {
 
-Tensor randn(const Shape& s, uint64_t seed) {
-  Tensor t = Tensor::empty(s);
-  Rng(seed).normal_(t, 0.0f, 1.0f);
-  return t;
-}
+using test::randn;
 
 // Params of contiguous f32 q [B,H,T,D], k/v [B,Hkv,S,D], causal, scale 1/8, as the op builds them.
 kernels::AttentionParams params_of(const Tensor& q, const Tensor& k, const Tensor& v, bool bf16) {

@@ -10,14 +10,12 @@
 #include <cmath>
 #include <string>
 
+#include "ops/ops_test_util.h"
+
 namespace attn {
 namespace {
 
-Tensor randn(const Shape& s, uint64_t seed) {
-  Tensor t = Tensor::empty(s);
-  Rng(seed).normal_(t, 0.0f, 1.0f);
-  return t;
-}
+using test::randn;
 
 void expect_close(const Tensor& a, const Tensor& b, double tol) {
   ASSERT_EQ(a.shape(), b.shape());

@@ -18,6 +18,12 @@ inline Tensor rand_tensor(const Shape& s, uint64_t seed, float lo = -1.0f, float
   return t;
 }
 
+inline Tensor randn(const Shape& s, uint64_t seed) {
+  Tensor t = Tensor::empty(s);
+  Rng(seed).normal_(t, 0.0f, 1.0f);
+  return t;
+}
+
 // got vs want(index) over got's shape: |g - w| <= atol + rtol·|w|; NaN/inf must match.
 inline ::testing::AssertionResult close_to(const Tensor& got, const Shape& want_shape,
                                            const std::function<double(std::span<const int64_t>)>& want, double atol,
