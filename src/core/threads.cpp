@@ -40,7 +40,7 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   grain = std::max<int64_t>(grain, 1);
   const int64_t chunks = (n + grain - 1) / grain;
   const int threads = num_threads();
-  if (chunks == 1 || threads == 1) {
+  if (chunks == 1 || threads == 1 || omp_in_parallel()) {  // nested: this thread runs them all
     for (int64_t c = 0; c < chunks; ++c) fn(c * grain, std::min(n, (c + 1) * grain));
     return;
   }

@@ -10,6 +10,7 @@
 #include "kernels/colsum_chunks.h"
 #include "kernels/convert.h"
 #include "kernels/grad.h"
+#include "kernels/parallel_items.h"
 
 namespace attn::kernels {
 namespace {
@@ -19,15 +20,14 @@ constexpr int64_t kItem = 16384;  // elements per parallel work item of unary_to
 
 void unary_to_bf16(UnaryOp op, const float* x, uint16_t* y, int64_t n) {
   const int64_t items = (n + kItem - 1) / kItem;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (items > 1)
-  for (int64_t it = 0; it < items; ++it) {
+  parallel_items(items, true, [&](int64_t it) {
     alignas(64) float buf[kPiece];
     for (int64_t b = it * kItem; b < std::min(n, (it + 1) * kItem); b += kPiece) {
       const int64_t m = std::min(kPiece, n - b);
       unary(op, x + b, buf, m);
       f32_to_bf16(buf, y + b, m);
     }
-  }
+  });
 }
 
 void unary_backward_to_bf16_colsum(UnaryOp op, const float* x, const float* y, const float* g, uint16_t* dx,
@@ -54,11 +54,10 @@ void unary_backward_to_bf16_colsum(UnaryOp op, const float* x, const float* y, c
   };
   if (colsum) return bf16_colsum_by_chunks(rows, cols, colsum, rows_to_bf16);
   const int64_t items = (rows + kBf16ColsumChunkRows - 1) / kBf16ColsumChunkRows;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (items > 1 && rows * cols >= 65536)
-  for (int64_t it = 0; it < items; ++it) {
+  parallel_items(items, rows * cols >= 65536, [&](int64_t it) {
     const int64_t r0 = it * kBf16ColsumChunkRows;
     rows_to_bf16(r0, std::min(rows, r0 + kBf16ColsumChunkRows), nullptr);
-  }
+  });
 }
 
 }  // namespace attn::kernels

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/parallel_items.h"
+
 namespace attn::kernels {
 
 inline constexpr int64_t kBf16ColsumChunkRows = 64;
@@ -28,17 +30,15 @@ void bf16_colsum_by_chunks(int64_t rows, int64_t cols, float* colsum, const Chun
   }
   const int64_t chunks = (rows + kBf16ColsumChunkRows - 1) / kBf16ColsumChunkRows;
   std::vector<float> partial(static_cast<size_t>(chunks * cols), 0.0f);
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (chunks > 1 && rows * cols >= 65536)
-  for (int64_t ch = 0; ch < chunks; ++ch) {
+  parallel_items(chunks, rows * cols >= 65536, [&](int64_t ch) {
     const int64_t r0 = ch * kBf16ColsumChunkRows;
     chunk_fn(r0, std::min(rows, r0 + kBf16ColsumChunkRows), partial.data() + ch * cols);
-  }
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (chunks * cols >= 65536)
-  for (int64_t c = 0; c < cols; ++c) {
+  });
+  parallel_items(cols, chunks * cols >= 65536, [&](int64_t c) {
     double s = 0;
     for (int64_t ch = 0; ch < chunks; ++ch) s += partial[static_cast<size_t>(ch * cols + c)];
     colsum[c] = static_cast<float>(s);
-  }
+  });
 }
 
 }  // namespace attn::kernels

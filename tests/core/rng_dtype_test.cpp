@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 namespace attn {
 namespace {
@@ -36,6 +37,18 @@ TEST(Rng, SameSeedSameNumbersWhateverTheThreadCount) {
   EXPECT_EQ(x.to_vector(), y.to_vector());
   EXPECT_EQ(a.state().offset, b.state().offset);
   EXPECT_NE(a.uniform(), Rng(43).uniform());
+}
+
+// parallel_for called from inside a parallel region runs every chunk on the calling thread.
+TEST(ParallelFor, InsideAParallelRegionCoversEveryChunkOnce) {
+  const int64_t n = 1000;
+  std::vector<std::vector<int>> hits(2, std::vector<int>(n, 0));
+#pragma omp parallel for num_threads(2)
+  for (int t = 0; t < 2; ++t)
+    parallel_for(n, 7, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) ++hits[t][i];
+    });
+  for (const auto& h : hits) EXPECT_EQ(h, std::vector<int>(n, 1));
 }
 
 TEST(Rng, MomentsAndRanges) {

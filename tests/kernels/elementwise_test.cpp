@@ -141,6 +141,22 @@ TEST(Elementwise, BinaryTwoOuterDimsLarge) {
   });
 }
 
+// A kernel called from inside a parallel region (as the fused bf16 kernels call unary and convert on
+// their pieces) runs its items on the calling thread without opening a nested OpenMP region; every
+// item must still be written, with the same bits as the top-level (threaded) call.
+TEST(Elementwise, SameBitsInsideAParallelRegion) {
+  for_each_target([] {
+    const int64_t n = 200003;  // above the threading threshold, a ragged last chunk
+    const auto x = random_floats(n, -4, 4, 7);
+    std::vector<float> want(n);
+    unary(UnaryOp::kGeluTanh, x.data(), want.data(), n);
+    std::vector<std::vector<float>> got(2, std::vector<float>(n, NAN));
+#pragma omp parallel for num_threads(2)
+    for (int t = 0; t < 2; ++t) unary(UnaryOp::kGeluTanh, x.data(), got[t].data(), n);
+    for (const auto& g : got) EXPECT_TRUE(all_close(g, want, 0, 0));
+  });
+}
+
 TEST(Elementwise, SelectMatchesReference) {
   for_each_target([] {
     for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{129}, int64_t{1000}}) {

@@ -15,10 +15,11 @@
 #include <algorithm>
 #include <vector>
 
-#include "kernels/convert.h"
 #include "kernels/colsum_chunks.h"
+#include "kernels/convert.h"
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_items.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels::HWY_NAMESPACE {
@@ -29,8 +30,7 @@ constexpr int64_t kChunk = 16384;
 template <class F>
 void Chunked(int64_t n, const F& body) {
   const int64_t items = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (n >= 4 * kChunk)
-  for (int64_t it = 0; it < items; ++it) body(it * kChunk, std::min(n, (it + 1) * kChunk));
+  parallel_items(items, n >= 4 * kChunk, [&](int64_t it) { body(it * kChunk, std::min(n, (it + 1) * kChunk)); });
 }
 
 // Stores bf16(v) at y (one vector's worth), bit-identical to attn::f32_to_bf16.

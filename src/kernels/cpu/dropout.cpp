@@ -18,6 +18,7 @@
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/dropout.h"
+#include "kernels/parallel_items.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels::HWY_NAMESPACE {
@@ -52,10 +53,10 @@ void DropoutImpl(const float* x, float* y, int64_t n, float p, uint64_t seed, ui
   const uint32_t threshold = DropoutThreshold(p);
   const float scale = 1.0f / (1.0f - p);
   const int64_t groups = (n + kGroup - 1) / kGroup, items = (groups + kGroupsPerItem - 1) / kGroupsPerItem;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (items > 1)
-  for (int64_t it = 0; it < items; ++it)
+  parallel_items(items, true, [&](int64_t it) {
     DropoutGroups(x, y, n, it * kGroupsPerItem, std::min(groups, (it + 1) * kGroupsPerItem), threshold, scale, seed,
                   first);
+  });
 }
 
 }  // namespace attn::kernels::HWY_NAMESPACE

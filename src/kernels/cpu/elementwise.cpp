@@ -15,6 +15,7 @@
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
+#include "kernels/parallel_items.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels::HWY_NAMESPACE {
@@ -35,11 +36,10 @@ HWY_INLINE void UnaryRun(const float* x, float* y, int64_t n, const F& f) {
 template <class F>
 void UnaryLoop(const float* x, float* y, int64_t n, const F& f) {
   const int64_t items = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (n >= kParallelMin)
-  for (int64_t it = 0; it < items; ++it) {
+  parallel_items(items, n >= kParallelMin, [&](int64_t it) {
     const int64_t b = it * kChunk;
     UnaryRun(x + b, y + b, std::min(kChunk, n - b), f);
-  }
+  });
 }
 
 void UnaryImpl(UnaryOp op, const float* x, float* y, int64_t n) {
@@ -90,13 +90,12 @@ template <class F>
 void BinaryLoop(const RowLayout& l, const float* a, const float* b, float* y, const F& f) {
   const int64_t per_row = (l.n + kChunk - 1) / kChunk;
   const int64_t items = l.rows * per_row;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (l.rows * l.n >= kParallelMin)
-  for (int64_t it = 0; it < items; ++it) {
+  parallel_items(items, l.rows * l.n >= kParallelMin, [&](int64_t it) {
     const int64_t r = it / per_row, c = (it % per_row) * kChunk;
     const float* ar = a + row_offset(l, 0, r) + c * l.inner[0];
     const float* br = b + row_offset(l, 1, r) + c * l.inner[1];
     BinaryRun(ar, l.inner[0], br, l.inner[1], y + r * l.n + c, std::min(kChunk, l.n - c), f);
-  }
+  });
 }
 
 // Max/Min that return NaN when either input is NaN (x86 max/min would return one operand).
@@ -120,8 +119,7 @@ void SelectImpl(const RowLayout& l, const float* cond, const float* a, const flo
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const int64_t per_row = (l.n + kChunk - 1) / kChunk;
   const int64_t items = l.rows * per_row;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (l.rows * l.n >= kParallelMin)
-  for (int64_t it = 0; it < items; ++it) {
+  parallel_items(items, l.rows * l.n >= kParallelMin, [&](int64_t it) {
     const int64_t r = it / per_row, c0 = (it % per_row) * kChunk;
     const float* ar = a + row_offset(l, 0, r) + c0 * l.inner[0];
     const float* br = b + row_offset(l, 1, r) + c0 * l.inner[1];
@@ -140,7 +138,7 @@ void SelectImpl(const RowLayout& l, const float* cond, const float* a, const flo
       else
         StoreTail(v, d, yr + i, n - i);
     }
-  }
+  });
 }
 
 }  // namespace attn::kernels::HWY_NAMESPACE

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "kernels/parallel_items.h"
+
 namespace attn::kernels {
 namespace {
 template <class Id>
@@ -17,9 +19,9 @@ int64_t find_bad_id(const Id* ids, int64_t n, int64_t V) {
 
 template <class Id>
 void gather(const Id* ids, int64_t n, const float* table, int64_t C, float* out) {
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (n * C >= 65536)
-  for (int64_t i = 0; i < n; ++i)
+  parallel_items(n, n * C >= 65536, [&](int64_t i) {
     std::memcpy(out + i * C, table + static_cast<int64_t>(ids[i]) * C, sizeof(float) * static_cast<size_t>(C));
+  });
 }
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel_items.h"
 
 // One definition shared by every target (the dispatch table needs identical signatures).
 #ifndef ATTN_KERNELS_GEMM_ARGS_DEFINED
@@ -95,14 +96,16 @@ HWY_INLINE void MicroKernel(const GemmArgs& g, int64_t i0, int64_t mr, int64_t k
 
 void ScaleC(const GemmArgs& g, float beta, int threads) {
   if (beta == 1.0f) return;
-#pragma omp parallel for schedule(static) num_threads(threads) if (g.M * g.N >= 65536)
-  for (int64_t i = 0; i < g.M; ++i) {
-    float* c = g.C + i * g.ldc;
-    if (beta == 0.0f)
-      std::fill(c, c + g.N, 0.0f);
-    else
-      for (int64_t j = 0; j < g.N; ++j) c[j] *= beta;
-  }
+  parallel_items(
+      g.M, g.M * g.N >= 65536,
+      [&](int64_t i) {
+        float* c = g.C + i * g.ldc;
+        if (beta == 0.0f)
+          std::fill(c, c + g.N, 0.0f);
+        else
+          for (int64_t j = 0; j < g.N; ++j) c[j] *= beta;
+      },
+      threads);
 }
 
 void SgemmFallbackImpl(const GemmArgs& g, float beta, int threads) {
@@ -118,12 +121,14 @@ void SgemmFallbackImpl(const GemmArgs& g, float beta, int threads) {
       const int64_t kc = std::min(kKc, g.K - k0);
       PackB(g, k0, kc, j0, nc, ncp, panel.get());
       const float* bp = panel.get();
-#pragma omp parallel for schedule(static) num_threads(threads) if (row_blocks > 1 && g.M * nc * kc >= 1 << 18)
-      for (int64_t rb = 0; rb < row_blocks; ++rb) {
-        const int64_t i0 = rb * kMr, mr = std::min(kMr, g.M - i0);
-        for (int64_t jp = 0; jp < nc; jp += V2)
-          MicroKernel(g, i0, mr, k0, kc, bp, ncp, jp, j0 + jp, std::min(V2, nc - jp));
-      }
+      parallel_items(
+          row_blocks, g.M * nc * kc >= 1 << 18,
+          [&](int64_t rb) {
+            const int64_t i0 = rb * kMr, mr = std::min(kMr, g.M - i0);
+            for (int64_t jp = 0; jp < nc; jp += V2)
+              MicroKernel(g, i0, mr, k0, kc, bp, ncp, jp, j0 + jp, std::min(V2, nc - jp));
+          },
+          threads);
     }
   }
 }

@@ -24,6 +24,7 @@
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/grad.h"
+#include "kernels/parallel_items.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels::HWY_NAMESPACE {
@@ -53,11 +54,10 @@ HWY_INLINE void BackwardRun(const float* x, const float* y, const float* g, floa
 template <bool kX, bool kY, class F>
 void BackwardLoop(const float* x, const float* y, const float* g, float* dx, int64_t n, const F& f) {
   const int64_t items = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (n >= kParallelMin)
-  for (int64_t it = 0; it < items; ++it) {
+  parallel_items(items, n >= kParallelMin, [&](int64_t it) {
     const int64_t b = it * kChunk;
     BackwardRun<kX, kY>(kX ? x + b : nullptr, kY ? y + b : nullptr, g + b, dx + b, std::min(kChunk, n - b), f);
-  }
+  });
 }
 
 // SiLU' = s·(1 + x·(1 - s)), s = σ(x); σ(±|x|) from e = exp(-|x|) (see the file comment).

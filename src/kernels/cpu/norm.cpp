@@ -15,6 +15,7 @@
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/norm.h"
+#include "kernels/parallel_items.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels::HWY_NAMESPACE {
@@ -59,8 +60,7 @@ HWY_INLINE void Affine(DF d, const float* x, const float* w, const float* b, flo
 
 void LayerNormRowsImpl(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
                        int64_t rows, int64_t C, float eps) {
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * C >= 8192)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_items(rows, rows * C >= 8192, [&](int64_t r) {
     const DF d;
     const float* xr = x + r * C;
     const float m = SumPow<1>(d, xr, C, 0.0f) / static_cast<float>(C);
@@ -69,19 +69,18 @@ void LayerNormRowsImpl(const float* x, const float* w, const float* b, float* y,
     Affine(d, xr, w, b, y + r * C, C, m, rs);
     if (mean) mean[r] = m;
     if (rstd) rstd[r] = rs;
-  }
+  });
 }
 
 void RmsNormRowsImpl(const float* x, const float* w, float* y, float* rstd, int64_t rows, int64_t C, float eps) {
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * C >= 8192)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_items(rows, rows * C >= 8192, [&](int64_t r) {
     const DF d;
     const float* xr = x + r * C;
     const float ms = SumPow<2>(d, xr, C, 0.0f) / static_cast<float>(C);
     const float rs = 1.0f / std::sqrt(ms + eps);
     Affine(d, xr, w, nullptr, y + r * C, C, 0.0f, rs);
     if (rstd) rstd[r] = rs;
-  }
+  });
 }
 
 }  // namespace attn::kernels::HWY_NAMESPACE

@@ -26,6 +26,7 @@
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/grad.h"
+#include "kernels/parallel_items.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels::HWY_NAMESPACE {
@@ -118,14 +119,13 @@ void LayerNormBackwardImpl(const float* x, const float* w, const float* mean, co
   const size_t size = static_cast<size_t>(chunks * C);
   std::vector<float> pw(size), pb(size), ones(w ? 0 : static_cast<size_t>(C), 1.0f);
   const float* wv = w ? w : ones.data();
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * C >= kParallelMin)
-  for (int64_t ch = 0; ch < chunks; ++ch) {
+  parallel_items(chunks, rows * C >= kParallelMin, [&](int64_t ch) {
     const DF d;
     float* pwc = &pw[static_cast<size_t>(ch * C)];
     float* pbc = &pb[static_cast<size_t>(ch * C)];
     for (int64_t r = ch * kRowChunk; r < std::min(rows, (ch + 1) * kRowChunk); ++r)
       LayerNormBackwardRow(d, x + r * C, wv, mean[r], rstd[r], g + r * C, dx + r * C, pwc, pbc, C);
-  }
+  });
   if (dw) CombinePartials(pw, chunks, C, dw);
   if (db) CombinePartials(pb, chunks, C, db);
 }
@@ -135,13 +135,12 @@ void RmsNormBackwardImpl(const float* x, const float* w, const float* g, float* 
   const int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
   std::vector<float> pw(static_cast<size_t>(chunks * C)), ones(w ? 0 : static_cast<size_t>(C), 1.0f);
   const float* wv = w ? w : ones.data();
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * C >= kParallelMin)
-  for (int64_t ch = 0; ch < chunks; ++ch) {
+  parallel_items(chunks, rows * C >= kParallelMin, [&](int64_t ch) {
     const DF d;
     float* pwc = &pw[static_cast<size_t>(ch * C)];
     for (int64_t r = ch * kRowChunk; r < std::min(rows, (ch + 1) * kRowChunk); ++r)
       RmsNormBackwardRow(d, x + r * C, wv, g + r * C, dx + r * C, pwc, C, eps);
-  }
+  });
   if (dw) CombinePartials(pw, chunks, C, dw);
 }
 

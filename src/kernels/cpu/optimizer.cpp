@@ -21,6 +21,7 @@
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/optimizer.h"
+#include "kernels/parallel_items.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attn::kernels::HWY_NAMESPACE {
@@ -63,11 +64,10 @@ HWY_INLINE void AdamWRun(float* p, const float* g, float* m, float* v, int64_t n
 
 void AdamWImpl(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s) {
   const int64_t items = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (n >= kParallelMin)
-  for (int64_t it = 0; it < items; ++it) {
+  parallel_items(items, n >= kParallelMin, [&](int64_t it) {
     const int64_t b = it * kChunk;
     AdamWRun(p + b, g + b, m + b, v + b, std::min(kChunk, n - b), s);
-  }
+  });
 }
 
 // Σ g[i]² over n elements in double: f32 -> f64 lanes (squares exact), fixed order.
@@ -93,9 +93,9 @@ HWY_INLINE double SumSquaresRun(const float* g, int64_t n) {
 double SumSquaresImpl(const float* g, int64_t n) {
   const int64_t chunks = (n + kSumChunk - 1) / kSumChunk;
   std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (n >= kParallelMin)
-  for (int64_t c = 0; c < chunks; ++c)
+  parallel_items(chunks, n >= kParallelMin, [&](int64_t c) {
     partial[static_cast<size_t>(c)] = SumSquaresRun(g + c * kSumChunk, std::min(kSumChunk, n - c * kSumChunk));
+  });
   double total = 0;
   for (double s : partial) total += s;
   return total;

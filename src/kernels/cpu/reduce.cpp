@@ -16,6 +16,7 @@
 
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_items.h"
 #include "kernels/reduce.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -75,27 +76,24 @@ void ReduceAxisImpl(ReduceOp op, const float* x, float* y, int64_t outer, int64_
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const float scale = op == ReduceOp::kMean ? (R > 0 ? 1.0f / static_cast<float>(R) : NAN) : 1.0f;
   if (inner == 1) {
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (outer * R >= 16384)
-    for (int64_t o = 0; o < outer; ++o) y[o] = ReduceRow(DF(), op, x + o * R, R) * scale;
+    parallel_items(outer, outer * R >= 16384, [&](int64_t o) { y[o] = ReduceRow(DF(), op, x + o * R, R) * scale; });
     return;
   }
   const int64_t blocks = (inner + N - 1) / N;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (outer * R * inner >= 16384)
-  for (int64_t it = 0; it < outer * blocks; ++it) {
+  parallel_items(outer * blocks, outer * R * inner >= 16384, [&](int64_t it) {
     const int64_t o = it / blocks, i = (it % blocks) * N;
     const size_t c = static_cast<size_t>(std::min<int64_t>(N, inner - i));
     const VF v = hn::Mul(ReduceStrided(DF(), op, x + o * R * inner + i, R, inner, c), hn::Set(DF(), scale));
     StoreTail(v, DF(), y + o * inner + i, c);
-  }
+  });
 }
 
 void SumAllImpl(const float* x, int64_t n, double* chunk_sums) {
   const int64_t chunks = (n + kSumChunk - 1) / kSumChunk;
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (n >= 4 * kSumChunk)
-  for (int64_t c = 0; c < chunks; ++c) {
+  parallel_items(chunks, n >= 4 * kSumChunk, [&](int64_t c) {
     const int64_t b = c * kSumChunk;
     chunk_sums[c] = ReduceRow(DF(), ReduceOp::kSum, x + b, std::min(kSumChunk, n - b));
-  }
+  });
 }
 
 }  // namespace attn::kernels::HWY_NAMESPACE

@@ -15,6 +15,7 @@
 
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_items.h"
 #include "kernels/softmax.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -73,37 +74,35 @@ HWY_INLINE void ShiftTwice(DF d, const float* x, float* y, int64_t n, float m, f
 }
 
 void SoftmaxRowsImpl(const float* x, float* y, int64_t rows, int64_t n) {
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * n >= 8192)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_items(rows, rows * n >= 8192, [&](int64_t r) {
     const DF d;
     const float* xr = x + r * n;
     float* yr = y + r * n;
     const float m = RowMax(d, xr, n);
     if (m == -HUGE_VALF) {
       for (int64_t i = 0; i < n; ++i) yr[i] = 0.0f;
-      continue;
+      return;
     }
     const float s = SumExp(d, xr, yr, n, m);
     ScaleShift(d, yr, yr, n, 1.0f / s, 0.0f);
-  }
+  });
 }
 
 void LogSoftmaxRowsImpl(const float* x, float* y, int64_t rows, int64_t n) {
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads()) if (rows * n >= 8192)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_items(rows, rows * n >= 8192, [&](int64_t r) {
     const DF d;
     const float* xr = x + r * n;
     float* yr = y + r * n;
     const float m = RowMax(d, xr, n);
     if (m == -HUGE_VALF) {
       for (int64_t i = 0; i < n; ++i) yr[i] = -HUGE_VALF;
-      continue;
+      return;
     }
     const float s = SumExp(d, xr, nullptr, n, m);
     // (x - m) - log s rather than x - (m + log s): with |m| ~ 1e4 the sum m + log s would round
     // away most of log s.
     ShiftTwice(d, xr, yr, n, m, std::log(s));
-  }
+  });
 }
 
 }  // namespace attn::kernels::HWY_NAMESPACE
