@@ -19,6 +19,7 @@
 #include <attn/ops.h>
 #include <attn/rng.h>
 #include <attn/threads.h>
+#include <attn/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,14 +35,14 @@
 
 #include <unistd.h>
 
-#include "gemm_peak.h"
+#include "bench_timing.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 
 namespace {
 
 using namespace attn;
-using Clock = std::chrono::steady_clock;
+using namespace attn::bench;
 
 struct Args {
   int threads = 2;
@@ -50,13 +51,6 @@ struct Args {
   double min_seconds = 0.5;
   bool bf16 = false;  // also time each row with bf16 products
 };
-
-std::vector<int64_t> parse_list(const std::string& s) {
-  std::vector<int64_t> out;
-  std::stringstream ss(s);
-  for (std::string tok; std::getline(ss, tok, ',');) out.push_back(std::stoll(tok));
-  return out;
-}
 
 Args parse_args(int argc, char** argv) {
   Args a;
@@ -75,65 +69,6 @@ Args parse_args(int argc, char** argv) {
     }
   }
   return a;
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-int64_t status_kib(const char* key) {
-  std::ifstream f("/proc/self/status");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind(key, 0) == 0) return std::stoll(line.substr(std::string(key).size()));
-  return 0;
-}
-
-struct Timing {
-  double ms = 0.0;      // best wall time
-  double cpu_ms = 0.0;  // best CPU time, all threads of the process
-};
-
-double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-// Best wall and CPU time of fn, repeating until min_seconds have passed (at least twice).
-Timing best_time(const std::function<void()>& fn, double min_seconds) {
-  fn();
-  Timing best{1e30, 1e30};
-  double total = 0.0;
-  for (int n = 0; total < min_seconds || n < 2; ++n) {
-    const auto t0 = Clock::now();
-    const double c0 = cpu_seconds();
-    fn();
-    const double dt = std::chrono::duration<double>(Clock::now() - t0).count(), dc = cpu_seconds() - c0;
-    best.ms = std::min(best.ms, dt * 1e3), best.cpu_ms = std::min(best.cpu_ms, dc * 1e3), total += dt;
-  }
-  return best;
-}
-
-double gflops_of(double flop, double ms) { return flop / (ms * 1e-3) * 1e-9; }
-
-// The sgemm peak on this many threads: {wall GFLOP/s (bench/gemm_peak.h), GFLOP per CPU-second on
-// the backend that reached it}; sets *name.
-std::pair<double, double> sgemm_peak(double min_seconds, std::string* name) {
-  const bench::GemmPeak peak = bench::measure_sgemm_peak(2048, min_seconds);
-  *name = peak.backend;
-  kernels::GemmBackend be = kernels::available_gemm_backends().front();
-  for (kernels::GemmBackend b : kernels::available_gemm_backends())
-    if (peak.backend == kernels::gemm_backend_name(b)) be = b;
-  const int64_t n = 2048;
-  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
-  const Timing t = best_time(
-      [&] { kernels::sgemm_on(be, false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); },
-      min_seconds);
-  return {peak.gflops, gflops_of(2.0 * n * n * n, t.cpu_ms)};
 }
 
 Tensor randn(const Shape& s, uint64_t seed) {
@@ -183,9 +118,9 @@ int main(int argc, char** argv) {
   const Args a = parse_args(argc, argv);
   attn::set_num_threads(a.threads);
   std::string gemm_name;
-  const auto gemm = sgemm_peak(a.min_seconds, &gemm_name);
+  const auto gemm = bench::sgemm_peak_wall_and_cpu(a.min_seconds, &gemm_name);
   std::printf("attn attention backward benchmark — %s, %d threads, SIMD target %s, OMP_WAIT_POLICY=%s\n",
-              cpu_model().c_str(), a.threads, kernels::target_name(kernels::chosen_target()).c_str(),
+              attn::cpu_model().c_str(), a.threads, kernels::target_name(kernels::chosen_target()).c_str(),
               std::getenv("OMP_WAIT_POLICY"));
   std::printf("sgemm peak (%s): %.1f GFLOP/s wall, %.1f GFLOP per CPU-second\n", gemm_name.c_str(), gemm.first,
               gemm.second);
@@ -199,7 +134,7 @@ int main(int argc, char** argv) {
       const auto f32 = bench_row(a, T, causal, gemm, false, {});
       if (a.bf16) bench_row(a, T, causal, gemm, true, f32);
     }
-  const auto again = sgemm_peak(a.min_seconds, &gemm_name);
+  const auto again = bench::sgemm_peak_wall_and_cpu(a.min_seconds, &gemm_name);
   std::printf("sgemm peak re-measured after the table: %.1f GFLOP/s wall, %.1f per CPU-second\n", again.first,
               again.second);
   return 0;
