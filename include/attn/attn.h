@@ -12,6 +12,7 @@
 #include <attn/autograd.h>
 #include <attn/dtype.h>
 #include <attn/error.h>
+#include <attn/profile.h>
 #include <attn/rng.h>
 #include <attn/tensor.h>
 #include <attn/threads.h>

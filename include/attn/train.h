@@ -125,6 +125,9 @@ struct TrainOptions {
   // kBF16: the linear layers multiply in bf16 with f32 accumulation, in training and evaluation;
   // master weights, optimizer state and gradients stay f32 (see MatmulPrecision).
   MatmulPrecision precision = MatmulPrecision::kF32;
+  // Record where each step's wall time goes (attn/profile.h) from this run's third step on (the
+  // first two compile oneDNN's kernels and fill the allocator's cache); evaluation is not recorded.
+  bool profile = false;
 };
 
 struct TrainResult {

@@ -9,6 +9,7 @@
 //    leaves' grad. Shapes are checked at every hand-over, naming the node.
 #include <attn/autograd.h>
 #include <attn/ops.h>
+#include <attn/profile.h>
 
 #include <deque>
 #include <unordered_map>
@@ -69,7 +70,11 @@ void backward(const Tensor& root, const Tensor& grad_root, bool retain_graph) {
     grads_out.resize(n->outputs.size());
     for (size_t i = 0; i < grads_out.size(); ++i)
       if (!grads_out[i].defined()) grads_out[i] = Tensor::zeros(n->outputs[i].shape, n->outputs[i].dtype);
-    std::vector<Tensor> grads_in = n->apply(grads_out);
+    std::vector<Tensor> grads_in;
+    {
+      ProfileScope scope("backward", n->name());
+      grads_in = n->apply(grads_out);
+    }
     ATTN_CHECK(grads_in.size() == n->inputs.size(), Error, "autograd: {} returned {} gradients for {} inputs",
                n->name(), grads_in.size(), n->inputs.size());
     if (!retain_graph) n->release();

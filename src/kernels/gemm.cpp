@@ -8,6 +8,7 @@
 #include "kernels/gemm.h"
 #include "kernels/onednn_matmul.h"
 
+#include <attn/profile.h>
 #include <attn/threads.h>
 
 #include <algorithm>
@@ -216,6 +217,7 @@ void sgemm_on(GemmBackend b, bool trans_a, bool trans_b, int64_t M, int64_t N, i
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
   if (M <= 0 || N <= 0) return;
+  ProfileScope scope("gemm f32");
   const GemmBackend b = gemm_backend();
   if (bias && b == GemmBackend::kOneDnn && alpha == 1.0f && K > 0 && !omp_in_parallel() &&
       onednn_matmul(MatmulSource::kF32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias))
@@ -228,6 +230,7 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
                    int64_t lda, int64_t stride_a, const float* B, int64_t ldb, int64_t stride_b, float beta, float* C,
                    int64_t ldc, int64_t stride_c, int64_t batch) {
   if (M <= 0 || N <= 0 || batch <= 0) return;
+  ProfileScope scope("gemm f32");
   const GemmBackend b = gemm_backend();
   const int threads = num_threads();
   // Small matrices: one single-threaded GEMM per batch item, items spread over the threads (a

@@ -3,6 +3,8 @@
 // With oneDNN: its matmul primitive with bf16 sources and an f32 destination (AMX or AVX512-BF16
 // where the CPU has them; kernels/onednn_matmul.h). Without oneDNN: convert both operands to f32 and
 // call sgemm.
+#include <attn/profile.h>
+
 #include <vector>
 
 #include "kernels/convert.h"
@@ -39,6 +41,7 @@ const char* gemm_bf16_path() {
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const uint16_t* A,
                int64_t lda, const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
   if (M <= 0 || N <= 0) return;
+  ProfileScope scope("gemm bf16");
 #if defined(ATTN_HAVE_ONEDNN)
   // oneDNN 2.x's output scale would also scale the bias, so a fused bias needs alpha = 1.
   const float* fused = alpha == 1.0f ? bias : nullptr;

@@ -8,6 +8,7 @@
 #include <attn/autograd.h>
 #include <attn/error.h>
 #include <attn/ops.h>
+#include <attn/profile.h>
 
 #include <cmath>
 #include <limits>
@@ -44,8 +45,11 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   const MatmulPrecision precision = matmul_precision();
   p.bf16_products = precision == MatmulPrecision::kBF16;
   float* lse_ptr = lse.defined() ? lse.data<float>() : nullptr;
-  if (!kernels::attention_forward_flash_bf16(p, out.data<float>(), lse_ptr))
-    kernels::attention_forward_flash(p, out.data<float>(), lse_ptr);
+  {
+    ProfileScope scope("attention forward");
+    if (!kernels::attention_forward_flash_bf16(p, out.data<float>(), lse_ptr))
+      kernels::attention_forward_flash(p, out.data<float>(), lse_ptr);
+  }
   AttentionResult result{q.dtype() != DType::kF32 ? out.to(q.dtype()) : out, opts.return_lse ? lse : Tensor()};
   if (grad)  // attention backward (ops/attention_backward.cpp), from the f32 out and the lse
     autograd::record("attention", {q, k, v}, {&result.out},

@@ -8,6 +8,7 @@
 #include <attn/attention_backward.h>
 #include <attn/error.h>
 #include <attn/ops.h>
+#include <attn/profile.h>
 
 #include <cmath>
 #include <limits>
@@ -60,8 +61,11 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   // precision: attention() records it for its backward), else f32.
   p.bf16_products = matmul_precision() == MatmulPrecision::kBF16;
   const float *o = hold.out.data<float>(), *g = hold.dout.data<float>(), *l = hold.lse.data<float>();
-  if (!kernels::attention_backward_flash_bf16(p, o, g, l, dq.data<float>(), dk.data<float>(), dv.data<float>()))
-    kernels::attention_backward_flash(p, o, g, l, dq.data<float>(), dk.data<float>(), dv.data<float>());
+  {
+    ProfileScope scope("attention backward");
+    if (!kernels::attention_backward_flash_bf16(p, o, g, l, dq.data<float>(), dk.data<float>(), dv.data<float>()))
+      kernels::attention_backward_flash(p, o, g, l, dq.data<float>(), dk.data<float>(), dv.data<float>());
+  }
   if (q.dtype() != DType::kF32) dq = dq.to(q.dtype()), dk = dk.to(q.dtype()), dv = dv.to(q.dtype());
   return {std::move(dq), std::move(dk), std::move(dv)};
 }

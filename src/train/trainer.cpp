@@ -9,6 +9,7 @@
 #include <attn/autograd.h>
 #include <attn/loss.h>
 #include <attn/ops.h>
+#include <attn/profile.h>
 #include <attn/train.h>
 
 #include <atomic>
@@ -198,6 +199,7 @@ void save(const Run& r, const TrainOptions& o) {
 // One optimizer step; returns the training loss.
 double train_step(Run& r, const WarmupCosine& sched, const TrainOptions& o) {
   MatmulPrecisionScope precision(o.precision);
+  ProfileScope whole("step");
   r.opt->set_lr(sched.lr(r.step));
   r.opt->zero_grad();
   // grad_accum micro-batches, each loss scaled by 1/grad_accum: the gradients add up to those of
@@ -206,12 +208,21 @@ double train_step(Run& r, const WarmupCosine& sched, const TrainOptions& o) {
   for (int64_t k = 0; k < o.grad_accum; ++k) {
     const Batch b = r.loader->next();
     const int64_t N = b.x.numel(), V = r.cfg.vocab_size;
-    const Tensor logits = r.model->forward_train(b.x, r.dropout_rng);  // [B,T,V]
-    const Tensor loss = cross_entropy(logits.reshape({N, V}), b.y.reshape({N}));
+    Tensor loss;
+    {
+      ProfileScope phase("forward");
+      const Tensor logits = r.model->forward_train(b.x, r.dropout_rng);  // [B,T,V]
+      loss = cross_entropy(logits.reshape({N, V}), b.y.reshape({N}));
+    }
+    ProfileScope phase("backward");
     backward(o.grad_accum == 1 ? loss : mul(loss, 1.0f / static_cast<float>(o.grad_accum)));
     total += loss.item();
   }
-  if (o.grad_clip > 0) clip_grad_norm(r.params, o.grad_clip);
+  if (o.grad_clip > 0) {
+    ProfileScope phase("clip");
+    clip_grad_norm(r.params, o.grad_clip);
+  }
+  ProfileScope phase("optimizer");
   r.opt->step();
   ++r.step;
   return total / static_cast<double>(o.grad_accum);
@@ -267,11 +278,14 @@ TrainResult train_gpt(const TrainOptions& o, const TrainCallbacks& cb) {
                           r.cfg.vocab_size, o.precision == MatmulPrecision::kBF16 ? "bf16" : "f32",
                           r.step == 0 ? "fresh" : fmt::format("resumed at step {}", r.step), o.steps));
   bool saved_now = false;
+  const int64_t first_step = r.step;
   while (r.step < o.steps) {
     r.model->train();
     const double lr = sched.lr(r.step);
     const int64_t t0 = monotonic_ns();
+    if (o.profile) profile_enable(r.step >= first_step + 2);
     const double loss = train_step(r, sched, o);
+    if (o.profile) profile_enable(false);
     const double step_s = static_cast<double>(monotonic_ns() - t0) * 1e-9;
     res.losses.push_back(loss);
     saved_now = false;

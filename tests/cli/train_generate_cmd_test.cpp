@@ -43,6 +43,13 @@ TEST(TrainCommand, TrainsThenGenerates) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("bf16 matmuls"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("step 8/8"), std::string::npos) << r.output;
+  // --profile: a table of the recorded steps (the last two of this run's four) with phases and kernels.
+  r = test::run_attn("--threads 1 train --data " + text + " --steps 12 --batch-size 2 --eval-interval 0 --eval-iters 1 "
+                     "--profile --resume --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* scope : {"where the time went", "\nstep ", "\nforward ", "\nbackward ", "\noptimizer ",
+                            "\ngemm f32 ", "\nattention forward ", "\nbackward attention "})
+    EXPECT_NE(r.output.find(scope), std::string::npos) << scope << " in\n" << r.output;
   std::filesystem::remove_all(dir);
 }
 

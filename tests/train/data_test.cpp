@@ -83,7 +83,9 @@ TEST(BatchLoader, WindowsShiftedTargetsAndDeterminism) {
     for (int64_t r = 0; r < 4; ++r)
       for (int64_t t = 0; t < 8; ++t) {
         EXPECT_EQ(x.y.get({r, t}), x.x.get({r, t}) + 1);              // target = next token
-        if (t > 0) EXPECT_EQ(x.x.get({r, t}), x.x.get({r, t - 1}) + 1);  // a contiguous window
+        if (t > 0) {
+          EXPECT_EQ(x.x.get({r, t}), x.x.get({r, t - 1}) + 1);  // a contiguous window
+        }
         EXPECT_LE(x.y.get({r, t}), 499);
       }
     EXPECT_EQ(x.x.to_vector(), y.x.to_vector());

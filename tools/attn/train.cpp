@@ -2,6 +2,7 @@
 // bar, metrics.jsonl, a loss-curve PNG and atomic checkpoints; --resume continues exactly; Ctrl-C
 // stops after the current step with a checkpoint.
 #include <attn/loss_curve.h>
+#include <attn/profile.h>
 #include <attn/train.h>
 
 #include <filesystem>
@@ -34,6 +35,12 @@ void run_train(const TrainOptions& o) {
              r.losses.back(), r.val_loss, r.tokens_per_s, r.seconds);
   fmt::print("  checkpoint {}\n  metrics    {}/metrics.jsonl\n  loss curve {}/loss.png\n", r.checkpoint, o.out_dir,
              o.out_dir);
+  if (o.profile) {
+    const std::string table = profile_report("step");
+    fmt::print("\nwhere the time went (steps 3 onward of this run; inclusive: a GEMM inside a backward counts in "
+               "both)\n{}",
+               table.find('\n') + 1 < table.size() ? table : "  (fewer than 3 steps ran: nothing recorded)\n");
+  }
   if (train_stop_requested()) {
     fmt::print("interrupted at step {}; continue with: attn train --data {} --out {} --steps {} --resume\n", r.step,
                o.data, o.out_dir, o.steps);
@@ -69,6 +76,8 @@ const bool registered = register_command({
       app.add_flag("--bf16", [o](int64_t) { o->precision = MatmulPrecision::kBF16; },
                    "bf16 matmuls with f32 accumulation and f32 master weights (AVX512-BF16/AMX)");
       app.add_flag("--quiet", [o](int64_t) { o->progress = false; }, "no progress output");
+      app.add_flag("--profile", o->profile,
+                   "print where the step time goes (phases, backward of each op, GEMMs, attention) at the end");
       app.callback([o] { run_train(*o); });
     }});
 
