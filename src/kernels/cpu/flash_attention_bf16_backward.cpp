@@ -18,6 +18,8 @@
 //      dQpart += dS·K (over the keys each 6 rows see).
 //   3. dK, dV accumulate in place in the outputs' rows of the tile (the first sum into each group of
 //      kRows keys is stored; groups no row sees are zeroed); at the end dQ = scale · Σ_chunks dQpart.
+//      With one chunk (B·Hkv >= 16, as in a GPT step) dQpart is dq's own rows, scaled in place by
+//      the item at its end: no partial buffer, no extra pass over dQ.
 // All inputs K/V a query may see are finite (PackTile checks; if not, the call returns false and the
 // caller runs the f32 backward), so no product needs the f32 kernels' NaN guards; a NaN in dO reaches only the rows and keys that a
 // NaN in the f32 kernel's dO reaches, except through zero P: 0·NaN in dV (as there).
@@ -84,13 +86,15 @@ struct Plan {
   const float* out;
   const float* dout;
   const float* lse;
+  float* dq;
   float* dk;
   float* dv;
   int64_t n_chunks = 1, n_tiles = 0;
   std::vector<float> delta;           // [B,H,T]
   std::vector<int64_t> lo, hi;        // [B,T]: structural key bands
   std::vector<int64_t> bounds;        // [B, n_chunks + 1]: key-tile boundaries of the chunks
-  HostBuffer<float> dqp;              // [n_chunks, B*H*T, D]: dQ partials (unscaled), zeroed by the items
+  HostBuffer<float> dqp;              // [n_chunks, B*H*T, D]: dQ partials (unscaled), zeroed by the items;
+                                      // none with one chunk: then dQ accumulates in dq's rows
 };
 
 struct TileCtx {
@@ -205,7 +209,7 @@ void KeysSeen(const BwdWorkspace& ws, int64_t r0, int64_t r1, int64_t* k0, int64
 // Step 2 for one block of rows against the tile. Outside the bands P and dS are exactly 0, so the
 // accumulations skip those (row pair, key) ranges without changing a bit.
 ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorkspace& ws, const TileCtx& t,
-                             int64_t rows, float* dqp) {
+                             int64_t rows, float* dq, int64_t ldq) {
   if (!PackBlock(p, pl, ws, t, rows)) return;
   const int64_t D = p.D;
   for (int64_t r0 = 0; r0 < rows; r0 += kRows) GradGroup(p, ws, t, r0, std::min<int64_t>(kRows, rows - r0));
@@ -220,14 +224,13 @@ ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorksp
     Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi.data() + p0 * D, D, D / 16, ws.dk + o * D, D, acc});
     ws.written[o / kRows] = true;
   }
-  float* dq = dqp + ((t.b * p.H + t.h) * p.T + t.i0) * D;
   for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
     const int64_t R = std::min<int64_t>(kRows, rows - r);
     int64_t k0, k1;
     KeysSeen(ws, r, r + R, &k0, &k1);
     if (k0 >= k1) continue;
     const int64_t j0 = k0 / 2, n2 = (k1 + 1) / 2 - j0;
-    Dp(R, {ws.dsb.data() + r * kLd / 2 + j0, kLd / 2, 1, n2, t.kr + j0 * D, D, D / 16, dq + r * D, D, true});
+    Dp(R, {ws.dsb.data() + r * kLd / 2 + j0, kLd / 2, 1, n2, t.kr + j0 * D, D, D / 16, dq + r * ldq, ldq, true});
   }
 }
 
@@ -235,8 +238,14 @@ ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorksp
 // Items write disjoint parts of pl's outputs (dk, dv rows; their chunk's dQ partial rows).
 ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws, int64_t b, int64_t hk, int64_t c) {
   const int64_t group = p.H / p.Hkv, D = p.D;
-  float* dqp = pl.dqp.get() + c * p.B * p.H * p.T * D;
-  std::fill(dqp + (b * p.H + hk * group) * p.T * D, dqp + (b * p.H + (hk + 1) * group) * p.T * D, 0.0f);
+  const bool direct = pl.n_chunks == 1;  // the item owns dq's rows of its heads: accumulate there
+  const auto dq_row = [&](int64_t h, int64_t i) {
+    return direct ? pl.dq + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2]
+                  : pl.dqp.get() + ((c * p.B + b) * p.H + h) * p.T * D + i * D;
+  };
+  const int64_t ldq = direct ? p.o_stride[2] : D;
+  for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
+    for (int64_t i = 0; i < p.T; ++i) std::fill_n(dq_row(h, i), D, 0.0f);
   const int64_t* lo = pl.lo.data() + b * p.T;
   const int64_t* hi = pl.hi.data() + b * p.T;
   const int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
@@ -256,7 +265,7 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
     for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
       for (int64_t i0 = i_begin; i0 < i_end; i0 += kTile) {
         t.h = h, t.i0 = i0;
-        BlockBackward(p, pl, ws, t, std::min(kTile, i_end - i0), dqp);
+        BlockBackward(p, pl, ws, t, std::min(kTile, i_end - i0), dq_row(h, i0), ldq);
       }
     for (int64_t o = 0; o < t.nk; o += kRows)  // keys no row sees: zero gradients
       if (!ws.written[o / kRows]) {
@@ -264,6 +273,9 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
         std::fill_n(ws.dk + o * D, n, 0.0f), std::fill_n(ws.dv + o * D, n, 0.0f);
       }
   }
+  if (!direct) return;
+  for (int64_t h = hk * group; h < (hk + 1) * group; ++h)  // ReduceDq's one-chunk sum, rows still in L2
+    for (int64_t i = 0; i < p.T; ++i) ReduceRow(dq_row(h, i), 0, 1, D, p.scale, dq_row(h, i));
 }
 
 // Step 1 (after packing): delta, bands, chunk boundaries (the f32 backward's split, on kTile tiles).
@@ -292,11 +304,13 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 
 bool BackwardBf16(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
-  Plan pl{.out = out, .dout = dout, .lse = lse, .dk = dk, .dv = dv};
+  Plan pl{.out = out, .dout = dout, .lse = lse, .dq = dq, .dk = dk, .dv = dv};
   pl.n_chunks = attention_backward_chunks(p);
   pl.n_tiles = (p.S + kTile - 1) / kTile;
-  pl.dqp = HostBuffer<float>(pl.n_chunks * p.B * p.H * p.T * p.D);
-  if (!pl.dqp.ok()) return false;
+  if (pl.n_chunks > 1) {
+    pl.dqp = HostBuffer<float>(pl.n_chunks * p.B * p.H * p.T * p.D);
+    if (!pl.dqp.ok()) return false;
+  }
   Prepare(p, pl);
   const int64_t n_items = p.B * p.Hkv * pl.n_chunks;
   const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
@@ -310,7 +324,7 @@ bool BackwardBf16(const AttentionParams& p, const float* out, const float* dout,
     ok &= ws.finite ? 1 : 0;
   }
   if (!ok) return false;  // dk, dv hold partial results; the caller's f32 backward overwrites them
-  ReduceDq(p, pl, dq);
+  if (pl.n_chunks > 1) ReduceDq(p, pl, dq);
   return true;
 }
 
