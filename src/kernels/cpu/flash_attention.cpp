@@ -39,6 +39,7 @@
 #include <hwy/highway.h>
 
 #include "kernels/cpu/flash_exp-inl.h"
+#include "kernels/cpu/flash_transpose-inl.h"
 #include "kernels/cpu/philox-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -90,13 +91,27 @@ struct Item {
 
 // ---- setup ----
 
-// Qᵀ[d, r] = scale · q[t0 + r, d]; zero for padding rows.
+// Qᵀ[d, r] = scale · q[t0 + r, d]; zero for padding rows. On AVX-512 with D % 16 == 0 by 16×16 blocks.
 void PackQt(const AttentionParams& p, const Item& it, float* qt) {
-  std::fill(qt, qt + p.D * kW, 0.0f);
-  for (int64_t r = 0; r < it.rows; ++r) {
-    const float* src = p.q + it.b * p.q_stride[0] + it.h * p.q_stride[1] + (it.t0 + r) * p.q_stride[2];
-    for (int64_t d = 0; d < p.D; ++d) qt[d * kW + r] = src[d] * p.scale;
+  const float* q = p.q + it.b * p.q_stride[0] + it.h * p.q_stride[1] + it.t0 * p.q_stride[2];
+#ifdef ATTN_FLASH_TRANSPOSE16
+  if (p.D % 16 == 0) {
+    const __m512 scale = _mm512_set1_ps(p.scale);
+    for (int64_t r0 = 0; r0 < kW; r0 += 16)
+      for (int64_t d0 = 0; d0 < p.D; d0 += 16) {
+        __m512 r[16];
+        for (int i = 0; i < 16; ++i)
+          r[i] = r0 + i < it.rows ? _mm512_mul_ps(_mm512_loadu_ps(q + (r0 + i) * p.q_stride[2] + d0), scale)
+                                  : _mm512_setzero_ps();
+        Transpose16(r);
+        for (int i = 0; i < 16; ++i) _mm512_store_ps(qt + (d0 + i) * kW + r0, r[i]);
+      }
+    return;
   }
+#endif
+  std::fill(qt, qt + p.D * kW, 0.0f);
+  for (int64_t r = 0; r < it.rows; ++r)
+    for (int64_t d = 0; d < p.D; ++d) qt[d * kW + r] = q[r * p.q_stride[2] + d] * p.scale;
 }
 
 // Bands of the item's rows (padding rows get an empty band at 0).
@@ -468,6 +483,30 @@ void ForwardTile(const AttentionParams& p, Workspace& ws, const Item& it, int64_
   }
 }
 
+// out rows = (Oᵀ / l)ᵀ; 0 for rows that saw no key. On AVX-512 with D % 16 == 0 by 16×16 blocks.
+void WriteOut(const AttentionParams& p, const Workspace& ws, const Item& it, float* out) {
+  float* o = out + it.b * p.o_stride[0] + it.h * p.o_stride[1] + it.t0 * p.o_stride[2];
+  HWY_ALIGN float inv[kW];
+  for (int64_t r = 0; r < kW; ++r) inv[r] = ws.l[r] > 0.0f ? 1.0f / ws.l[r] : 0.0f;  // padding rows: l = 0
+#ifdef ATTN_FLASH_TRANSPOSE16
+  if (p.D % 16 == 0) {
+    for (int64_t r0 = 0; r0 < it.rows; r0 += 16) {
+      const __m512 iv = _mm512_load_ps(inv + r0);
+      for (int64_t d0 = 0; d0 < p.D; d0 += 16) {
+        __m512 v[16];
+        for (int i = 0; i < 16; ++i) v[i] = _mm512_mul_ps(_mm512_load_ps(ws.ot.get() + (d0 + i) * kW + r0), iv);
+        Transpose16(v);
+        for (int64_t i = 0; i < std::min<int64_t>(16, it.rows - r0); ++i)
+          _mm512_storeu_ps(o + (r0 + i) * p.o_stride[2] + d0, v[i]);
+      }
+    }
+    return;
+  }
+#endif
+  for (int64_t r = 0; r < it.rows; ++r)
+    for (int64_t d = 0; d < p.D; ++d) o[r * p.o_stride[2] + d] = ws.ot[d * kW + r] * inv[r];
+}
+
 void ForwardItem(const AttentionParams& p, Workspace& ws, Item& it, float* out, float* lse) {
   PackQt(p, it, ws.qt.get());
   std::fill(ws.ot.get(), ws.ot.get() + p.D * kW, 0.0f);
@@ -476,13 +515,9 @@ void ForwardItem(const AttentionParams& p, Workspace& ws, Item& it, float* out, 
   ItemBands(p, ws, it);
   for (int64_t kb = it.kmin; kb < it.kmax; kb += kAttnTileCols)
     ForwardTile(p, ws, it, kb, std::min(kAttnTileCols, it.kmax - kb));
-  for (int64_t r = 0; r < it.rows; ++r) {
-    const int64_t i = it.t0 + r;
-    float* dst = out + it.b * p.o_stride[0] + it.h * p.o_stride[1] + i * p.o_stride[2];
-    const float l = ws.l[r], inv = l > 0.0f ? 1.0f / l : 0.0f;
-    for (int64_t d = 0; d < p.D; ++d) dst[d] = ws.ot[d * kW + r] * inv;
-    if (lse != nullptr) lse[(it.b * p.H + it.h) * p.T + i] = l > 0.0f ? ws.m[r] + std::log(l) : kNegInf;
-  }
+  WriteOut(p, ws, it, out);
+  for (int64_t r = 0; r < it.rows && lse != nullptr; ++r)
+    lse[(it.b * p.H + it.h) * p.T + it.t0 + r] = ws.l[r] > 0.0f ? ws.m[r] + std::log(ws.l[r]) : kNegInf;
 }
 
 Item MakeItem(const AttentionParams& p, int64_t b, int64_t h, int64_t tile) {

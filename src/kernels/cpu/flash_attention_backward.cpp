@@ -42,6 +42,7 @@
 #include <hwy/highway.h>
 
 #include "kernels/cpu/flash_exp-inl.h"
+#include "kernels/cpu/flash_transpose-inl.h"
 #include "kernels/cpu/philox-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -114,39 +115,10 @@ struct Plan {
 
 // ---- packing ----
 
-#if HWY_TARGET <= HWY_AVX3
-// In place 16×16 transpose: r[i] lane c -> r[c] lane i. Unpacks gather column 4k+e of 4 rows into
-// 128-bit block k; a 4×4 transpose of the blocks finishes (as the bf16 kernels' Transpose16).
-HWY_INLINE void Transpose16(__m512 r[16]) {
-  const auto lo64 = [](__m512 a, __m512 b) {
-    return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
-  };
-  const auto hi64 = [](__m512 a, __m512 b) {
-    return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
-  };
-  __m512 t[16], u[16];
-  for (int m = 0; m < 8; ++m) {
-    t[2 * m] = _mm512_unpacklo_ps(r[2 * m], r[2 * m + 1]);
-    t[2 * m + 1] = _mm512_unpackhi_ps(r[2 * m], r[2 * m + 1]);
-  }
-  for (int g = 0; g < 4; ++g) {  // u[4g + e] block k = column 4k+e of rows 4g..4g+3
-    u[4 * g] = lo64(t[4 * g], t[4 * g + 2]), u[4 * g + 1] = hi64(t[4 * g], t[4 * g + 2]);
-    u[4 * g + 2] = lo64(t[4 * g + 1], t[4 * g + 3]), u[4 * g + 3] = hi64(t[4 * g + 1], t[4 * g + 3]);
-  }
-  for (int e = 0; e < 4; ++e) {  // r[4k + e] = blocks k of u[e], u[4+e], u[8+e], u[12+e]
-    const __m512 x0 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x44), x1 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xEE);
-    const __m512 y0 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x44);
-    const __m512 y1 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xEE);
-    r[e] = _mm512_shuffle_f32x4(x0, y0, 0x88), r[4 + e] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
-    r[8 + e] = _mm512_shuffle_f32x4(x1, y1, 0x88), r[12 + e] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
-  }
-}
-#endif
-
 // Transposed tile [D, kLd] of rows kb..kb+nk of k or v, zero columns up to ncp. On AVX-512 with
 // D % 16 == 0 by 16×16 blocks (the scalar loop was ~6 % of the backward at T = 256, D = 64).
 void PackT(const float* src, int64_t row_stride, int64_t D, int64_t nk, int64_t ncp, float* dst) {
-#if HWY_TARGET <= HWY_AVX3
+#ifdef ATTN_FLASH_TRANSPOSE16
   if (D % 16 == 0) {
     for (int64_t c0 = 0; c0 < ncp; c0 += 16)
       for (int64_t d0 = 0; d0 < D; d0 += 16) {
