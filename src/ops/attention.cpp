@@ -37,7 +37,7 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   ATTN_CHECK(v.defined(), ValueError, "attention: v must be defined");
   AttentionHold hold;
   AttentionParams p = make_attention_params(q, k, v, opts, hold, "attention");
-  Tensor out = Tensor::empty({p.B, p.H, p.T, p.D});
+  Tensor out = ops_detail::empty_rows_like(hold.q);  // q's layout: merging heads is then a view
   set_strides(p.o_stride, out);
   const bool grad = autograd::needs_grad({&q, &k, &v});  // the backward needs lse too
   Tensor lse = opts.return_lse || grad ? Tensor::empty({p.B, p.H, p.T}) : Tensor();

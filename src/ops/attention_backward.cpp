@@ -28,12 +28,13 @@ using ops_detail::AttentionHold;
 using ops_detail::make_attention_params;
 using ops_detail::set_strides;
 
-// out / dout: defined float [B,H,T,D] like q; converted to contiguous f32.
+// out / dout: defined float [B,H,T,D] like q; converted to f32 with unit-stride rows.
 Tensor check_like_q(const Tensor& t, const Tensor& q, const char* name, const char* what) {
   ATTN_CHECK(t.defined(), ValueError, "{}: {} must be defined", what, name);
   ATTN_CHECK(dtype_is_float(t.dtype()) && t.shape() == q.shape(), ShapeError, "{}: {} {} must match q {}", what, name,
              t.str(), q.str());
-  return t.to(DType::kF32).contiguous();
+  const Tensor f = t.dtype() == DType::kF32 ? t : t.to(DType::kF32);
+  return f.stride(-1) == 1 ? f : f.contiguous();
 }
 
 Tensor from_doubles(const std::vector<double>& x, const Shape& shape, DType dtype) {
@@ -55,8 +56,15 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
              "{}: lse must be f32 [B,H,T] = {} (attention() with return_lse), got {}", what, shape_str(lse_shape),
              lse.defined() ? lse.str() : "undefined");
   hold.lse = lse.contiguous();
-  set_strides(p.o_stride, hold.out);  // out, dout and dq: contiguous [B,H,T,D]
-  Tensor dq = Tensor::empty(q.shape()), dk = Tensor::empty(k.shape()), dv = Tensor::empty(k.shape());
+  // out, dout and dq share the kernel's one o_stride. attention()'s out has q's layout and the
+  // gradient arriving through the heads' merge has it too: then out and dout are read in place and
+  // dq gets that layout (so q's way back to the projection is a view); otherwise all contiguous.
+  Tensor dq = ops_detail::empty_rows_like(hold.out), dk = Tensor::empty(k.shape()), dv = Tensor::empty(k.shape());
+  if (hold.dout.strides() != hold.out.strides() || dq.strides() != hold.out.strides()) {
+    hold.out = hold.out.contiguous(), hold.dout = hold.dout.contiguous();
+    dq = Tensor::empty(q.shape());
+  }
+  set_strides(p.o_stride, hold.out);
   // bf16 products under MatmulPrecision::kBF16 (as the forward, which must have run in the same
   // precision: attention() records it for its backward), else f32.
   p.bf16_products = matmul_precision() == MatmulPrecision::kBF16;
@@ -75,7 +83,7 @@ AttentionGrads attention_backward_reference(const Tensor& q, const Tensor& k, co
   const char* what = "attention_backward_reference";
   AttentionHold hold;
   AttentionParams p = make_attention_params(q, k, v, opts, hold, what);
-  hold.dout = check_like_q(dout, q, "dout", what);
+  hold.dout = check_like_q(dout, q, "dout", what).contiguous();  // dq below is dense like it
   set_strides(p.o_stride, hold.dout);
   std::vector<double> dq(q.numel()), dk(k.numel()), dv(k.numel());
   kernels::ref::attention_backward(p, hold.dout.data<float>(), dq.data(), dk.data(), dv.data());

@@ -3,8 +3,10 @@
 
 #include <attn/error.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace attn::ops_detail {
 
@@ -91,6 +93,30 @@ Tensor mask_as_additive(const Tensor& m) {
 
 void set_strides(int64_t* dst, const Tensor& t) {
   for (int d = 0; d < 3; ++d) dst[d] = t.stride(d);
+}
+
+Tensor empty_rows_like(const Tensor& like) {
+  const int64_t n = like.dim();
+  if (like.is_contiguous() || n == 0 || like.stride(n - 1) != 1) return Tensor::empty(like.shape());
+  // Dims by decreasing stride (the last stays last); dense when each stride is the product of the
+  // sizes after it in that order. Size-1 dims may carry any stride: they sort as they come.
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t d = 0; d < n; ++d) order[static_cast<size_t>(d)] = d;
+  std::stable_sort(order.begin(), order.end() - 1, [&](int64_t a, int64_t b) {
+    const int64_t sa = like.size(a) == 1 ? 0 : like.stride(a), sb = like.size(b) == 1 ? 0 : like.stride(b);
+    return sa > sb;
+  });
+  Shape dense;
+  int64_t expect = 1;
+  for (int64_t i = n - 1; i >= 0; --i) {
+    const int64_t d = order[static_cast<size_t>(i)];
+    if (like.size(d) != 1 && like.stride(d) != expect) return Tensor::empty(like.shape());
+    expect *= like.size(d);
+  }
+  for (int64_t d : order) dense.push_back(like.size(d));
+  std::vector<int64_t> back(static_cast<size_t>(n));  // dense dim i holds like's dim order[i]
+  for (int64_t i = 0; i < n; ++i) back[static_cast<size_t>(order[static_cast<size_t>(i)])] = i;
+  return Tensor::empty(dense).permute(back);
 }
 
 AttentionParams make_attention_params(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& o,

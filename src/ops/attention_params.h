@@ -17,6 +17,12 @@ struct AttentionHold {
 // Strides [b, h, row] of a [B,H,rows,D] tensor.
 void set_strides(int64_t* dst, const Tensor& t);
 
+// An uninitialised f32 tensor of like's shape laid out in memory as like is when like is a
+// permutation of a dense tensor with unit last stride — q as a [B,H,T,D] view of a projection's
+// [B,T,H,D] rows — else contiguous. Attention's out and dq take q's layout this way, so that merging
+// the heads back into [B,T,H·D] (and the gradient's way back) is a view, not a copy.
+Tensor empty_rows_like(const Tensor& like);
+
 // Checks q [B,H,T,D], k/v [B,Hkv,S,D] (v may be undefined: attention_weights) and every option, with
 // ShapeError / ValueError messages that start with `what` and name both values; converts bf16/f16 to
 // f32, non-contiguous rows to contiguous, boolean masks to additive 0/-inf, i32 lengths to i64.

@@ -2,7 +2,9 @@
 // plumbing (broadcast masks, lengths, strided and bf16 inputs), weights from lse, and bad input.
 // The numerical sweep over shapes and options lives in tests/kernels/attention_test.cpp.
 #include <attn/attention.h>
+#include <attn/attention_backward.h>
 #include <attn/error.h>
+#include <attn/ops.h>
 #include <attn/rng.h>
 #include <attn/threads.h>
 #include <gtest/gtest.h>
@@ -114,6 +116,41 @@ TEST(Attention, SameResultForEveryThreadCount) {
   set_num_threads(saved);
   EXPECT_EQ(one.out.to_vector(), two.out.to_vector());
   EXPECT_EQ(one.lse.to_vector(), two.lse.to_vector());
+}
+
+// q, k, v as [B,H,T,D] views of projections' [B,T,H,D] rows (as MultiHeadAttention makes them): out
+// and dq take that layout (merging the heads is then a view), dout with it is read in place, and every
+// result has the same bits as with contiguous inputs; a dout in another layout still works. f32 and
+// bf16 products.
+TEST(Attention, OutAndDqTakeTheProjectionLayout) {
+  const int64_t B = 2, T = 37, H = 4, Hkv = 2, D = 32;
+  const Tensor q = randn({B, T, H, D}, 21).permute({0, 2, 1, 3});
+  const Tensor k = randn({B, T, Hkv, D}, 22).permute({0, 2, 1, 3}), v = randn({B, T, Hkv, D}, 23).permute({0, 2, 1, 3});
+  const Tensor dout_rows = randn({B, T, H, D}, 24);
+  const Tensor dout = dout_rows.permute({0, 2, 1, 3});
+  const AttentionOptions o{.causal = true, .return_lse = true};
+  for (MatmulPrecision prec : {MatmulPrecision::kF32, MatmulPrecision::kBF16}) {
+    MatmulPrecisionScope scope(prec);
+    const AttentionResult r = attention(q, k, v, o);
+    EXPECT_FALSE(r.out.is_contiguous());
+    EXPECT_TRUE(r.out.permute({0, 2, 1, 3}).is_contiguous());
+    const AttentionResult c = attention(q.contiguous(), k.contiguous(), v.contiguous(), o);
+    EXPECT_TRUE(c.out.is_contiguous());
+    EXPECT_EQ(r.out.to_vector(), c.out.to_vector());
+    EXPECT_EQ(r.lse.to_vector(), c.lse.to_vector());
+
+    const AttentionGrads g = attention_backward(q, k, v, r.out, r.lse, dout, o);
+    EXPECT_TRUE(g.dq.permute({0, 2, 1, 3}).is_contiguous());
+    const AttentionGrads want =
+        attention_backward(q.contiguous(), k.contiguous(), v.contiguous(), c.out, c.lse, dout.contiguous(), o);
+    EXPECT_EQ(g.dq.to_vector(), want.dq.to_vector());
+    EXPECT_EQ(g.dk.to_vector(), want.dk.to_vector());
+    EXPECT_EQ(g.dv.to_vector(), want.dv.to_vector());
+    const AttentionGrads mixed = attention_backward(q, k, v, r.out, r.lse, dout.contiguous(), o);
+    EXPECT_TRUE(mixed.dq.is_contiguous());
+    EXPECT_EQ(mixed.dq.to_vector(), want.dq.to_vector());
+    EXPECT_EQ(mixed.dk.to_vector(), want.dk.to_vector());
+  }
 }
 
 // Expects `fn` to throw E whose message contains every string in `parts`.
