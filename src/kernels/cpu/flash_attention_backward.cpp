@@ -495,7 +495,8 @@ void Prepare(const AttentionParams& p, Plan& pl) {
   const int64_t rows = p.B * p.H * p.T;
   pl.delta.resize(rows);
 #pragma omp parallel for schedule(static) num_threads(attn::num_threads())
-  for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t n = 0; n < rows; ++n) {
+    const int64_t r = attention_row_in_memory_order(p, n);
     const int64_t b = r / (p.H * p.T), h = (r / p.T) % p.H, i = r % p.T;
     const int64_t off = b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
     float acc = 0.0f;

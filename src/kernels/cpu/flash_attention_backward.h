@@ -44,4 +44,14 @@ int64_t attention_backward_chunks(const AttentionParams& p);
 void attention_backward_bands(const AttentionParams& p, int64_t n_chunks, std::vector<int64_t>& lo,
                               std::vector<int64_t>& hi, std::vector<int64_t>& bounds);
 
+// The flattened index (b·H + h)·T + i of the n-th of the B·H·T rows of out/dout (strides
+// p.o_stride) in memory order: (b, i, h) when the heads of a time step are adjacent ([B,T,H,D] rows,
+// as a transformer block's projections give them), else (b, h, i). A pass over every row (delta)
+// then reads memory in sequence instead of jumping H·D floats per row.
+inline int64_t attention_row_in_memory_order(const AttentionParams& p, int64_t n) {
+  if (p.o_stride[1] >= p.o_stride[2]) return n;
+  const int64_t b = n / (p.H * p.T), rem = n % (p.H * p.T);
+  return (b * p.H + rem % p.H) * p.T + rem / p.H;
+}
+
 }  // namespace attn::kernels
