@@ -59,12 +59,16 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   // out, dout and dq share the kernel's one o_stride. attention()'s out has q's layout and the
   // gradient arriving through the heads' merge has it too: then out and dout are read in place and
   // dq gets that layout (so q's way back to the projection is a view); otherwise all contiguous.
-  Tensor dq = ops_detail::empty_rows_like(hold.out), dk = Tensor::empty(k.shape()), dv = Tensor::empty(k.shape());
+  // dk and dv take k's and v's layouts likewise.
+  Tensor dq = ops_detail::empty_rows_like(hold.out);
   if (hold.dout.strides() != hold.out.strides() || dq.strides() != hold.out.strides()) {
     hold.out = hold.out.contiguous(), hold.dout = hold.dout.contiguous();
     dq = Tensor::empty(q.shape());
   }
   set_strides(p.o_stride, hold.out);
+  Tensor dk = ops_detail::empty_rows_like(hold.k), dv = ops_detail::empty_rows_like(hold.v);
+  set_strides(p.dk_stride, dk);
+  set_strides(p.dv_stride, dv);
   // bf16 products under MatmulPrecision::kBF16 (as the forward, which must have run in the same
   // precision: attention() records it for its backward), else f32.
   p.bf16_products = matmul_precision() == MatmulPrecision::kBF16;

@@ -99,13 +99,11 @@ Tensor empty_rows_like(const Tensor& like) {
   const int64_t n = like.dim();
   if (like.is_contiguous() || n == 0 || like.stride(n - 1) != 1) return Tensor::empty(like.shape());
   // Dims by decreasing stride (the last stays last); dense when each stride is the product of the
-  // sizes after it in that order. Size-1 dims may carry any stride: they sort as they come.
+  // sizes after it in that order (size-1 dims may carry any stride, so they are not checked).
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t d = 0; d < n; ++d) order[static_cast<size_t>(d)] = d;
-  std::stable_sort(order.begin(), order.end() - 1, [&](int64_t a, int64_t b) {
-    const int64_t sa = like.size(a) == 1 ? 0 : like.stride(a), sb = like.size(b) == 1 ? 0 : like.stride(b);
-    return sa > sb;
-  });
+  std::stable_sort(order.begin(), order.end() - 1,
+                   [&](int64_t a, int64_t b) { return like.stride(a) > like.stride(b); });
   Shape dense;
   int64_t expect = 1;
   for (int64_t i = n - 1; i >= 0; --i) {

@@ -304,8 +304,10 @@ TEST(AttentionKernel, FullyMaskedRowsGiveZerosAndMinusInfLse) {
       const int64_t row0 = h * c.T + i, row1 = (c.H + h) * c.T + i;
       EXPECT_EQ(lse[row1], -kInf);
       EXPECT_EQ(out[row1 * c.D], 0.0f);
-      if (i < c.T - c.S) EXPECT_EQ(lse[row0], -kInf);
-      if (i < c.T - c.S) EXPECT_EQ(out[row0 * c.D + 3], 0.0f);
+      if (i < c.T - c.S) {
+        EXPECT_EQ(lse[row0], -kInf);
+        EXPECT_EQ(out[row0 * c.D + 3], 0.0f);
+      }
     }
 }
 

@@ -119,11 +119,10 @@ TEST(Attention, SameResultForEveryThreadCount) {
 }
 
 // q, k, v as [B,H,T,D] views of projections' [B,T,H,D] rows (as MultiHeadAttention makes them): out
-// and dq take that layout (merging the heads is then a view), dout with it is read in place, and every
-// result has the same bits as with contiguous inputs; a dout in another layout still works. f32 and
-// bf16 products.
-TEST(Attention, OutAndDqTakeTheProjectionLayout) {
-  const int64_t B = 2, T = 37, H = 4, Hkv = 2, D = 32;
+// and dq take q's layout, dk and dv k's and v's (merging the heads, and every gradient's way back to
+// its projection, are then views), dout in out's layout is read in place, and every result has the
+// same bits as with contiguous inputs; a dout in another layout still works. f32 and bf16 products.
+void check_projection_layouts(int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t D) {
   const Tensor q = randn({B, T, H, D}, 21).permute({0, 2, 1, 3});
   const Tensor k = randn({B, T, Hkv, D}, 22).permute({0, 2, 1, 3}), v = randn({B, T, Hkv, D}, 23).permute({0, 2, 1, 3});
   const Tensor dout_rows = randn({B, T, H, D}, 24);
@@ -140,7 +139,8 @@ TEST(Attention, OutAndDqTakeTheProjectionLayout) {
     EXPECT_EQ(r.lse.to_vector(), c.lse.to_vector());
 
     const AttentionGrads g = attention_backward(q, k, v, r.out, r.lse, dout, o);
-    EXPECT_TRUE(g.dq.permute({0, 2, 1, 3}).is_contiguous());
+    for (const Tensor* t : {&g.dq, &g.dk, &g.dv})  // (one head: both layouts are the same memory)
+      EXPECT_TRUE(t->size(1) == 1 || t->permute({0, 2, 1, 3}).is_contiguous());
     const AttentionGrads want =
         attention_backward(q.contiguous(), k.contiguous(), v.contiguous(), c.out, c.lse, dout.contiguous(), o);
     EXPECT_EQ(g.dq.to_vector(), want.dq.to_vector());
@@ -150,6 +150,18 @@ TEST(Attention, OutAndDqTakeTheProjectionLayout) {
     EXPECT_TRUE(mixed.dq.is_contiguous());
     EXPECT_EQ(mixed.dq.to_vector(), want.dq.to_vector());
     EXPECT_EQ(mixed.dk.to_vector(), want.dk.to_vector());
+  }
+}
+
+// Shapes: several key chunks (dQ partials), one chunk (B·Hkv >= 16: dQ, dK, dV accumulated in the
+// outputs), and D not whole vectors (dK/dV copied out; the bf16 kernel falls back to f32).
+TEST(Attention, OutAndGradientsTakeTheProjectionLayouts) {
+  struct Dims {
+    int64_t B, T, H, Hkv, D;
+  };
+  for (const Dims& s : {Dims{2, 37, 4, 2, 32}, Dims{4, 70, 8, 4, 64}, Dims{1, 20, 2, 1, 24}}) {
+    SCOPED_TRACE(testing::Message() << "B=" << s.B << " T=" << s.T << " H=" << s.H << " Hkv=" << s.Hkv << " D=" << s.D);
+    check_projection_layouts(s.B, s.T, s.H, s.Hkv, s.D);
   }
 }
 

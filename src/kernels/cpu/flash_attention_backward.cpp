@@ -86,7 +86,8 @@ struct Workspace {
   float lse[kBr], delta[kBr];
   int64_t lo[kBr], hi[kBr];  // bands relative to the tile, empty for fully masked rows
 
-  float *dk_acc = nullptr, *dv_acc = nullptr;  // the tile's dK, dV rows [nk, dp]: in the outputs or dk, dv
+  float *dk_acc = nullptr, *dv_acc = nullptr;  // the tile's dK, dV rows [nk, D]: in the outputs or dk, dv
+  int64_t ldk = 0, ldv = 0;                    // their row strides
 
   explicit Workspace(int64_t D) {
     dp = RoundUp(D, Lanes());
@@ -105,6 +106,7 @@ struct Plan {
   float* dq;
   float* dk;
   float* dv;
+  KvGradStrides dks, dvs;                  // dk's and dv's [b, h, row] strides
   int64_t n_chunks = 1, n_tiles = 0, dp = 0;
   std::vector<float> delta;                // [B,H,T]
   std::vector<int64_t> lo, hi;             // [B,T]: structural key bands
@@ -426,9 +428,9 @@ void BlockBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, cons
     RowsSeeing(ws, rows, o, o + R, &f, &l);
     if (f >= l) continue;
     AccRowsDispatch<kRows>(R, ws.s.get() + f * kLd + o, 1, kLd, l - f, ws.gb + f * ws.ldg, ws.ldg,
-                           ws.dv_acc + o * dp, dp, dp);
+                           ws.dv_acc + o * ws.ldv, ws.ldv, dp);
     AccRowsDispatch<kRows>(R, ws.ds.get() + f * kLd + o, 1, kLd, l - f, ws.q.get() + f * dp, dp,
-                           ws.dk_acc + o * dp, dp, dp);
+                           ws.dk_acc + o * ws.ldk, ws.ldk, dp);
   }
   if (!t.k_finite) return DqSafe(rows, ws.ds.get(), t.nk, ws.kr.get(), dp, dq, ldq);
   for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
@@ -466,12 +468,12 @@ void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64
     PackRows(k, p.k_stride[2], p.D, t.nk, dp, 1.0f, ws.kr.get());
     t.k_finite = AllFinite(ws.kr.get(), t.nk * dp);
     // dK, dV accumulate in the outputs' rows when those are whole vectors, else in ws.dk, ws.dv.
-    const int64_t row0 = (b * p.Hkv + hk) * p.S + t.kb;
     const bool in_place = dp == p.D;
-    ws.dk_acc = in_place ? pl.dk + row0 * p.D : ws.dk.get();
-    ws.dv_acc = in_place ? pl.dv + row0 * p.D : ws.dv.get();
-    std::fill(ws.dk_acc, ws.dk_acc + t.nk * dp, 0.0f);
-    std::fill(ws.dv_acc, ws.dv_acc + t.nk * dp, 0.0f);
+    ws.dk_acc = in_place ? pl.dks.row_ptr(pl.dk, b, hk, t.kb) : ws.dk.get();
+    ws.dv_acc = in_place ? pl.dvs.row_ptr(pl.dv, b, hk, t.kb) : ws.dv.get();
+    ws.ldk = in_place ? pl.dks.row : dp, ws.ldv = in_place ? pl.dvs.row : dp;
+    for (int64_t j = 0; j < t.nk; ++j) std::fill_n(ws.dk_acc + j * ws.ldk, dp, 0.0f);
+    for (int64_t j = 0; j < t.nk; ++j) std::fill_n(ws.dv_acc + j * ws.ldv, dp, 0.0f);
     // Rows that may see the tile form one range: both band ends are non-decreasing in i.
     const int64_t i_begin = std::upper_bound(hi, hi + p.T, t.kb) - hi;
     const int64_t i_end = std::max(i_begin, std::lower_bound(lo, lo + p.T, t.kb + t.nk) - lo);
@@ -481,8 +483,8 @@ void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64
         BlockBackward(p, pl, ws, t, std::min(kBr, i_end - i0), dq_row(h, i0), ldq);
       }
     for (int64_t j = 0; j < t.nk && !in_place; ++j) {
-      std::copy_n(ws.dk.get() + j * dp, p.D, pl.dk + (row0 + j) * p.D);
-      std::copy_n(ws.dv.get() + j * dp, p.D, pl.dv + (row0 + j) * p.D);
+      std::copy_n(ws.dk.get() + j * dp, p.D, pl.dks.row_ptr(pl.dk, b, hk, t.kb + j));
+      std::copy_n(ws.dv.get() + j * dp, p.D, pl.dvs.row_ptr(pl.dv, b, hk, t.kb + j));
     }
   }
   if (!pl.dq_direct) return;
@@ -525,12 +527,13 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 
 void BackwardImpl(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
+  const KvGradStrides dks = kv_grad_strides(p, p.dk_stride), dvs = kv_grad_strides(p, p.dv_stride);
   if (p.B * p.H * p.T * p.D == 0) {  // no query rows: zero key gradients (otherwise every K/V tile
-    std::fill(dk, dk + p.B * p.Hkv * p.S * p.D, 0.0f);  // belongs to one chunk's item, which writes it)
-    std::fill(dv, dv + p.B * p.Hkv * p.S * p.D, 0.0f);
+    zero_kv_grad(p, dk, dks);        // belongs to one chunk's item, which writes it)
+    zero_kv_grad(p, dv, dvs);
     return;
   }
-  Plan pl{.out = out, .dout = dout, .lse = lse, .dq = dq, .dk = dk, .dv = dv};
+  Plan pl{.out = out, .dout = dout, .lse = lse, .dq = dq, .dk = dk, .dv = dv, .dks = dks, .dvs = dvs};
   pl.n_chunks = attention_backward_chunks(p);
   pl.n_tiles = (p.S + kLd - 1) / kLd;
   pl.dp = RoundUp(p.D, Lanes());

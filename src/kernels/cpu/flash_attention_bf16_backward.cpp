@@ -72,6 +72,7 @@ struct BwdWorkspace {
   std::vector<uint32_t> pi, dsi;  // [kTile/2, kLd]: P, dS row pairs interleaved
   std::vector<uint32_t> dsb;      // [kTile, kLd/2]: dS rows
   float *dk, *dv;                 // [nk, D]: the tile's rows of the outputs, accumulated in place
+  int64_t ldk = 0, ldv = 0;       // their row strides
   bool written[(kTile + kRows - 1) / kRows];  // per group of kRows keys: dk/dv rows hold a sum already
   float lse[kTile], delta[kTile];
   int64_t lo[kTile], hi[kTile];  // bands relative to the tile, empty for fully masked rows
@@ -89,6 +90,7 @@ struct Plan {
   float* dq;
   float* dk;
   float* dv;
+  KvGradStrides dks, dvs;             // dk's and dv's [b, h, row] strides
   int64_t n_chunks = 1, n_tiles = 0;
   std::vector<float> delta;           // [B,H,T]
   std::vector<int64_t> lo, hi;        // [B,T]: structural key bands
@@ -220,8 +222,8 @@ ATTN_BF16 void BlockBackward(const AttentionParams& p, const Plan& pl, BwdWorksp
     if (f >= l) continue;
     const int64_t p0 = f / 2, n2 = (l + 1) / 2 - p0;
     const bool acc = ws.written[o / kRows];  // the first sum is stored, not added to zeros
-    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi.data() + p0 * D, D, D / 16, ws.dv + o * D, D, acc});
-    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi.data() + p0 * D, D, D / 16, ws.dk + o * D, D, acc});
+    Dp(R, {ws.pi.data() + p0 * kLd + o, 1, kLd, n2, ws.gi.data() + p0 * D, D, D / 16, ws.dv + o * ws.ldv, ws.ldv, acc});
+    Dp(R, {ws.dsi.data() + p0 * kLd + o, 1, kLd, n2, ws.qi.data() + p0 * D, D, D / 16, ws.dk + o * ws.ldk, ws.ldk, acc});
     ws.written[o / kRows] = true;
   }
   for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
@@ -257,7 +259,8 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
     const float* v = p.v + b * p.v_stride[0] + hk * p.v_stride[1] + kb * p.v_stride[2];
     ws.finite &= PackTile(k, p.k_stride[2], nv, D, ws.sc, nullptr, ws.kt.data(), ws.kr.data());
     ws.finite &= PackTile(v, p.v_stride[2], nv, D, ws.sc, nullptr, ws.vt.data(), nullptr);
-    ws.dk = pl.dk + ((b * p.Hkv + hk) * p.S + kb) * D, ws.dv = pl.dv + ((b * p.Hkv + hk) * p.S + kb) * D;
+    ws.dk = pl.dks.row_ptr(pl.dk, b, hk, kb), ws.dv = pl.dvs.row_ptr(pl.dv, b, hk, kb);
+    ws.ldk = pl.dks.row, ws.ldv = pl.dvs.row;
     std::fill(std::begin(ws.written), std::end(ws.written), false);
     // Rows that may see the tile form one range: both band ends are non-decreasing in i.
     const int64_t i_begin = std::upper_bound(hi, hi + p.T, t.kb) - hi;
@@ -268,10 +271,9 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
         BlockBackward(p, pl, ws, t, std::min(kTile, i_end - i0), dq_row(h, i0), ldq);
       }
     for (int64_t o = 0; o < t.nk; o += kRows)  // keys no row sees: zero gradients
-      if (!ws.written[o / kRows]) {
-        const int64_t n = std::min<int64_t>(kRows, t.nk - o) * D;
-        std::fill_n(ws.dk + o * D, n, 0.0f), std::fill_n(ws.dv + o * D, n, 0.0f);
-      }
+      if (!ws.written[o / kRows])
+        for (int64_t j = o; j < std::min<int64_t>(o + kRows, t.nk); ++j)
+          std::fill_n(ws.dk + j * ws.ldk, D, 0.0f), std::fill_n(ws.dv + j * ws.ldv, D, 0.0f);
   }
   if (!direct) return;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h)  // ReduceDq's one-chunk sum, rows still in L2
@@ -305,7 +307,8 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 
 bool BackwardBf16(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
-  Plan pl{.out = out, .dout = dout, .lse = lse, .dq = dq, .dk = dk, .dv = dv};
+  Plan pl{.out = out, .dout = dout, .lse = lse, .dq = dq, .dk = dk, .dv = dv, .dks = kv_grad_strides(p, p.dk_stride),
+          .dvs = kv_grad_strides(p, p.dv_stride)};
   pl.n_chunks = attention_backward_chunks(p);
   pl.n_tiles = (p.S + kTile - 1) / kTile;
   if (pl.n_chunks > 1) {
