@@ -6,8 +6,8 @@
 //
 // Gradients of out = attention(q, k, v) (every option of attn/attention.h) from the saved out and
 // lse, with O(T) extra memory: score tiles are recomputed from lse (p = exp(s - lse)), never stored.
-// Layout: out, dout, dq [B,H,T,D] in p.o_stride; lse [B,H,T] dense; dk, dv dense [B,Hkv,S,D], summed
-// over the H/Hkv query heads of each kv head. Every output element is overwritten.
+// Layout: out, dout, dq [B,H,T,D] in p.o_stride; lse [B,H,T] dense; dk, dv [B,Hkv,S,D] in p.dk_stride /
+// p.dv_stride (dense when unset), summed over the H/Hkv query heads of each kv head. Every output element is overwritten.
 //
 // Threads own keys: work items are (batch, kv head, chunk of key tiles); an item owns its dK/dV rows
 // outright and adds its dQ contributions into its chunk's own partial buffer, and the partials are
