@@ -93,4 +93,8 @@ AttentionReference attention_reference(const Tensor& q, const Tensor& k, const T
 Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& lse, const AttentionOptions& opts,
                          const std::vector<int64_t>& heads);
 
+// Integer [B,S] mask, 1 where j < key_lengths[b] (may attend), 0 for padding (i32 or i64 lengths;
+// what score-based attention such as the additive kind masks with).
+Tensor key_lengths_mask(const Tensor& key_lengths, int64_t S);
+
 }  // namespace attn

@@ -21,6 +21,7 @@
 // backward of each family can sit beside its forward when autograd arrives.
 #pragma once
 
+#include <attn/rng.h>
 #include <attn/tensor.h>
 
 #include <cstdint>
@@ -135,6 +136,13 @@ Tensor transpose_last2(const Tensor& x);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 // x with `value` where mask != 0; mask broadcasts to x's shape. value may be ±inf.
 Tensor masked_fill(const Tensor& x, const Tensor& mask, float value);
+
+// ---- dropout (ops/dropout.cpp) ----
+// Zeroes each element with probability p and scales the rest by 1/(1-p) (inverted dropout). The
+// keep decision of element i is Philox(seed, first + i) with `first` reserved from rng, so a given
+// Rng state gives the same mask on any thread count. p == 0 returns x itself. p in [0, 1).
+// Differentiable: the backward replays the same draws (dx = g·mask/(1-p)); no mask is stored.
+Tensor dropout(const Tensor& x, float p, Rng& rng);
 
 // ---- dtype (ops/convert.cpp) ----
 // Any dtype to any dtype; float<->bf16/f16 round to nearest even (vectorised); float->int truncates.

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "kernels/attention_params.h"
 #include "ops/attention_params.h"
@@ -88,6 +89,22 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& lse, co
   Tensor w = Tensor::empty({p.B, n, p.T, p.S});
   kernels::attention_weights_flash(p, l.data<float>(), heads.data(), n, w.data<float>());
   return w;
+}
+
+Tensor key_lengths_mask(const Tensor& key_lengths, int64_t S) {
+  ATTN_CHECK(key_lengths.defined() && key_lengths.dim() == 1 &&
+                 (key_lengths.dtype() == DType::kI32 || key_lengths.dtype() == DType::kI64),
+             ShapeError, "key_lengths: must be i32/i64 [B], got {}",
+             key_lengths.defined() ? key_lengths.str() : "undefined");
+  const int64_t B = key_lengths.size(0);
+  const std::vector<double> lens = key_lengths.to_vector_f64();
+  Tensor mask = Tensor::zeros({B, S}, DType::kI32);
+  int32_t* m = mask.data<int32_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    ATTN_CHECK(lens[b] >= 0, ValueError, "key_lengths[{}] = {} is negative", b, lens[b]);
+    for (int64_t j = 0; j < S && j < static_cast<int64_t>(lens[b]); ++j) m[b * S + j] = 1;
+  }
+  return mask;
 }
 
 }  // namespace attn

@@ -177,7 +177,4 @@ class LuongAttention : public Module {
 // Shared by additive and Luong: masks scores [B,T,S], softmax, context = weights·values.
 AttendResult attend_scores(const Tensor& scores, const Tensor& values, const AttendInputs& in, std::string_view who);
 
-// Integer [B,S] mask, 1 where j < key_lengths[b] (may attend), 0 for padding.
-Tensor key_lengths_mask(const Tensor& key_lengths, int64_t S);
-
 }  // namespace attn

@@ -123,12 +123,7 @@ class NormLayer : public Module {
   Tensor weight_, bias_;
 };
 
-// ---- Dropout ----
-// Zeroes each element with probability p and scales the rest by 1/(1-p) (inverted dropout). The
-// keep decision of element i is Philox(seed, first + i) with `first` reserved from rng, so a given
-// Rng state gives the same mask on any thread count. p == 0 returns x itself. p in [0, 1).
-// Differentiable: the backward replays the same draws (dx = g·mask/(1-p)); no mask is stored.
-Tensor dropout(const Tensor& x, float p, Rng& rng);
+// ---- Dropout (the op itself, dropout(x, p, rng), is in attn/ops.h) ----
 // Module-side helper: dropout only when training and p > 0; throws ConfigError naming `who` when
 // dropout is due but rng is null.
 Tensor maybe_dropout(const Tensor& x, float p, bool training, Rng* rng, std::string_view who);
