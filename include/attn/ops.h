@@ -1,4 +1,4 @@
-// attn/ops.h — Tensor-level math: Tensor in, fresh Tensor out (forward only for now).
+// attn/ops.h — Tensor-level math: Tensor in, fresh Tensor out; each op records its backward (attn/autograd.h).
 //
 //   Tensor x = Tensor::zeros({B, T, C});
 //   Tensor h = attn::linear(x, w, b);                    // w: [out,in] like torch; b optional
@@ -17,8 +17,8 @@
 //     "matmul: a [2,3] and b [4,5] do not fit: a.size(-1)=3 != b.size(-2)=4".
 //   - Computation is dispatched once per call to the best SIMD target (see kernels/dispatch.h;
 //     ATTN_CPU_TARGET forces one) and threaded over rows with attn::num_threads().
-// One source file per op family in src/ops/ (matmul.cpp, elementwise.cpp, norm.cpp, ...), so the
-// backward of each family can sit beside its forward when autograd arrives.
+// One source file per op family in src/ops/ (matmul.cpp, elementwise.cpp, norm.cpp, ...), each op's
+// backward beside its forward. Exception to "fresh": dropout with p = 0 returns x itself.
 #pragma once
 
 #include <attn/rng.h>
