@@ -98,19 +98,10 @@ struct Workspace {
   }
 };
 
-// Shared state of one call (read-only while the work items run, except the outputs).
-struct Plan {
-  const float* out;
-  const float* dout;
-  const float* lse;
-  float* dq;
-  float* dk;
-  float* dv;
-  KvGradStrides dks, dvs;                  // dk's and dv's [b, h, row] strides
-  int64_t n_chunks = 1, n_tiles = 0, dp = 0;
-  std::vector<float> delta;                // [B,H,T]
-  std::vector<int64_t> lo, hi;             // [B,T]: structural key bands
-  std::vector<int64_t> bounds;             // [B, n_chunks + 1]: key-tile boundaries of the chunks
+// Shared state of one call.
+struct Plan : AttentionBackwardPlan {
+  using AttentionBackwardPlan::AttentionBackwardPlan;
+  int64_t dp = 0;                          // D rounded up to whole vectors
   bool dq_direct = false;                  // one chunk and dp == D: dQ accumulates in dq's rows
   hwy::AlignedFreeUniquePtr<float[]> dqp;  // [n_chunks, B*H*T, dp]: dQ partials (unscaled), unless dq_direct
 };
@@ -527,15 +518,12 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 
 void BackwardImpl(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
-  const KvGradStrides dks = kv_grad_strides(p, p.dk_stride), dvs = kv_grad_strides(p, p.dv_stride);
+  Plan pl(p, out, dout, lse, dq, dk, dv, kLd);
   if (p.B * p.H * p.T * p.D == 0) {  // no query rows: zero key gradients (otherwise every K/V tile
-    zero_kv_grad(p, dk, dks);        // belongs to one chunk's item, which writes it)
-    zero_kv_grad(p, dv, dvs);
+    zero_kv_grad(p, dk, pl.dks);     // belongs to one chunk's item, which writes it)
+    zero_kv_grad(p, dv, pl.dvs);
     return;
   }
-  Plan pl{.out = out, .dout = dout, .lse = lse, .dq = dq, .dk = dk, .dv = dv, .dks = dks, .dvs = dvs};
-  pl.n_chunks = attention_backward_chunks(p);
-  pl.n_tiles = (p.S + kLd - 1) / kLd;
   pl.dp = RoundUp(p.D, Lanes());
   pl.dq_direct = pl.n_chunks == 1 && pl.dp == p.D;
   if (!pl.dq_direct) pl.dqp = hwy::AllocateAligned<float>(pl.n_chunks * p.B * p.H * p.T * pl.dp);

@@ -44,6 +44,27 @@ int64_t attention_backward_chunks(const AttentionParams& p);
 void attention_backward_bands(const AttentionParams& p, int64_t n_chunks, std::vector<int64_t>& lo,
                               std::vector<int64_t>& hi, std::vector<int64_t>& bounds);
 
+// The state both backwards share in one call (read-only while the work items run, except the
+// outputs); each kernel's Plan adds its dQ partials. tile_keys: the kernel's keys per K/V tile.
+struct AttentionBackwardPlan {
+  AttentionBackwardPlan(const AttentionParams& p, const float* out_, const float* dout_, const float* lse_,
+                        float* dq_, float* dk_, float* dv_, int64_t tile_keys)
+      : out(out_), dout(dout_), lse(lse_), dq(dq_), dk(dk_), dv(dv_), dks(kv_grad_strides(p, p.dk_stride)),
+        dvs(kv_grad_strides(p, p.dv_stride)), n_chunks(attention_backward_chunks(p)),
+        n_tiles((p.S + tile_keys - 1) / tile_keys) {}
+  const float* out;
+  const float* dout;
+  const float* lse;
+  float* dq;
+  float* dk;
+  float* dv;
+  KvGradStrides dks, dvs;        // dk's and dv's [b, h, row] strides
+  int64_t n_chunks, n_tiles;
+  std::vector<float> delta;      // [B,H,T]
+  std::vector<int64_t> lo, hi;   // [B,T]: structural key bands
+  std::vector<int64_t> bounds;   // [B, n_chunks + 1]: key-tile boundaries of the chunks
+};
+
 // The flattened index (b·H + h)·T + i of the n-th of the B·H·T rows of out/dout (strides
 // p.o_stride) in memory order: (b, i, h) when the heads of a time step are adjacent ([B,T,H,D] rows,
 // as a transformer block's projections give them), else (b, h, i). A pass over every row (delta)

@@ -82,19 +82,9 @@ struct BwdWorkspace {
         pi(kTile * kLd / 2), dsi(kTile * kLd / 2), dsb(kTile * kLd / 2) {}
 };
 
-// Shared state of one call (read-only while the items run, except the outputs).
-struct Plan {
-  const float* out;
-  const float* dout;
-  const float* lse;
-  float* dq;
-  float* dk;
-  float* dv;
-  KvGradStrides dks, dvs;             // dk's and dv's [b, h, row] strides
-  int64_t n_chunks = 1, n_tiles = 0;
-  std::vector<float> delta;           // [B,H,T]
-  std::vector<int64_t> lo, hi;        // [B,T]: structural key bands
-  std::vector<int64_t> bounds;        // [B, n_chunks + 1]: key-tile boundaries of the chunks
+// Shared state of one call.
+struct Plan : AttentionBackwardPlan {
+  using AttentionBackwardPlan::AttentionBackwardPlan;
   HostBuffer<float> dqp;              // [n_chunks, B*H*T, D]: dQ partials (unscaled), zeroed by the items;
                                       // none with one chunk: then dQ accumulates in dq's rows
 };
@@ -307,10 +297,7 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 
 bool BackwardBf16(const AttentionParams& p, const float* out, const float* dout, const float* lse, float* dq,
                   float* dk, float* dv) {
-  Plan pl{.out = out, .dout = dout, .lse = lse, .dq = dq, .dk = dk, .dv = dv, .dks = kv_grad_strides(p, p.dk_stride),
-          .dvs = kv_grad_strides(p, p.dv_stride)};
-  pl.n_chunks = attention_backward_chunks(p);
-  pl.n_tiles = (p.S + kTile - 1) / kTile;
+  Plan pl(p, out, dout, lse, dq, dk, dv, kTile);
   if (pl.n_chunks > 1) {
     pl.dqp = HostBuffer<float>(pl.n_chunks * p.B * p.H * p.T * p.D);
     if (!pl.dqp.ok()) return false;
