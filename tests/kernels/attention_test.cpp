@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/attention_cases.h"
 #include "kernels/attention_params.h"
 #include "kernels/cpu/flash_attention.h"
 #include "kernels/dispatch.h"
@@ -24,30 +25,8 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-enum class MaskKind { kNone, kBoolTS, kAddB1TS, kBoolHTS };
-
-struct Case {
-  int64_t B = 1, H = 1, Hkv = 1, T = 1, S = 1, D = 1;
-  bool causal = false;
-  int64_t offset_shift = 0;  // offset = S - T + shift
-  bool lengths = false;
-  MaskKind mask = MaskKind::kNone;
-  int64_t window_left = -1, window_right = -1;
-  bool alibi = false;
-  float softcap = 0.0f;
-  float dropout = 0.0f;
-  float logit_scale = 1.0f;  // multiplies q (1e4-ish logits)
-  bool nan_in_masked = false;
-
-  std::string str() const {
-    return "B" + std::to_string(B) + " H" + std::to_string(H) + "/" + std::to_string(Hkv) + " T" + std::to_string(T) +
-           " S" + std::to_string(S) + " D" + std::to_string(D) + (causal ? " causal" : "") +
-           (offset_shift ? " shift" + std::to_string(offset_shift) : "") + (lengths ? " lengths" : "") + " mask" +
-           std::to_string(static_cast<int>(mask)) + " win" + std::to_string(window_left) + "," +
-           std::to_string(window_right) + (alibi ? " alibi" : "") + (softcap > 0 ? " softcap" : "") +
-           (dropout > 0 ? " dropout" : "") + " qx" + std::to_string(logit_scale) + (nan_in_masked ? " nan" : "");
-  }
-};
+using attention_cases::Case;
+using attention_cases::MaskKind;
 
 // Whether query i may see key j (band and mask only; no dot product, unlike ref::attention_logit).
 bool visible(const AttentionParams& p, int64_t b, int64_t h, int64_t i, int64_t j) {
@@ -269,20 +248,7 @@ TEST(AttentionKernel, AwkwardShapesNoMask) {
 }
 
 TEST(AttentionKernel, BoundaryTilesStartAndEndMidVector) {
-  // Diagonal offsets and windows that put band ends anywhere inside a lane vector, bands narrower
-  // than a vector, and logit terms, dropout and NaN in masked K/V on the partial tiles (the kernels
-  // compute only the vector blocks some row of a boundary tile sees).
-  for (int64_t shift : {5, -11, 23, 40})
-    check_case({.H = 2, .Hkv = 1, .T = 150, .S = 170, .D = 16, .causal = true, .offset_shift = shift,
-                .nan_in_masked = shift != 5}, 20 + static_cast<uint32_t>(shift + 11));
-  check_case({.H = 2, .Hkv = 2, .T = 200, .S = 200, .D = 8, .window_left = 3, .window_right = 2, .nan_in_masked = true},
-             31);
-  check_case({.B = 2, .H = 2, .Hkv = 1, .T = 130, .S = 140, .D = 24, .causal = true, .offset_shift = 7, .lengths = true,
-              .window_left = 20, .alibi = true, .dropout = 0.2f},
-             32);
-  check_case({.H = 2, .Hkv = 1, .T = 100, .S = 100, .D = 16, .causal = true, .offset_shift = -9,
-              .mask = MaskKind::kBoolTS, .softcap = 5.0f, .nan_in_masked = true},
-             33);
+  for (const auto& [c, seed] : attention_cases::boundary_tiles()) check_case(c, seed);
 }
 
 TEST(AttentionKernel, HugeLogitsDoNotOverflow) {
