@@ -41,6 +41,10 @@ struct GptConfig {
   bool bias = true;          // linear and LayerNorm biases
   Activation activation = Activation::kGelu;
   float norm_eps = 1e-5f;
+  // One [3C, C] q/k/v projection per layer (qkv_proj, GPT-2's c_attn): one GEMM, and the heads'
+  // gradients land in one buffer. false: separate q_proj, k_proj, v_proj, as checkpoints written
+  // before this field was added have (their config has no "fused_qkv" and loads as false).
+  bool fused_qkv = true;
   bool operator==(const GptConfig&) const = default;
 };
 

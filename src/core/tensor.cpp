@@ -417,6 +417,23 @@ void Tensor::copy_from(const Tensor& src) {
     strided_copy(s, raw_data(), dtype_);
     return;
   }
+  const int64_t n = dim();
+  if (n > 0 && s.dtype() == dtype_ && strides_[n - 1] == 1 && s.stride(n - 1) == 1 && numel_ > 0 &&
+      s.storage() != storage_) {
+    // Rows of unit stride on both sides (a slice of a wider buffer, heads written back into a fused
+    // projection's gradient): one memcpy per row. Not when src shares this storage (it may overlap).
+    const size_t esize = dtype_size(dtype_);
+    const Shape outer(shape_.begin(), shape_.end() - 1);
+    char* dst = static_cast<char*>(raw_data());
+    const char* from = static_cast<const char*>(s.raw_data());
+    for_each_index(outer, [&](std::span<const int64_t> idx) {
+      int64_t od = 0, os = 0;
+      for (size_t d = 0; d < idx.size(); ++d) od += idx[d] * strides_[d], os += idx[d] * s.stride(d);
+      std::memcpy(dst + od * static_cast<int64_t>(esize), from + os * static_cast<int64_t>(esize),
+                  static_cast<size_t>(shape_[n - 1]) * esize);
+    });
+    return;
+  }
   Tensor tmp = empty(shape_, dtype_);
   strided_copy(s, tmp.raw_data(), dtype_);
   int64_t k = 0;

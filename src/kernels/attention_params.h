@@ -29,8 +29,10 @@ struct AttentionParams {
   int64_t q_stride[3] = {0, 0, 0};
   int64_t k_stride[3] = {0, 0, 0};
   int64_t v_stride[3] = {0, 0, 0};
-  int64_t o_stride[3] = {0, 0, 0};  // for out (and dout/dq in the backward)
-  // Backward outputs: dk's and dv's strides [b, h, row]; all 0 (the default) means dense [B,Hkv,S,D].
+  int64_t o_stride[3] = {0, 0, 0};  // for out (and dout in the backward)
+  // Backward outputs' strides [b, h, row]: dq's, all 0 (the default) meaning o_stride; dk's and dv's,
+  // all 0 meaning dense [B,Hkv,S,D]. (A fused q/k/v projection's gradients are slices of one buffer.)
+  int64_t dq_stride[3] = {0, 0, 0};
   int64_t dk_stride[3] = {0, 0, 0};
   int64_t dv_stride[3] = {0, 0, 0};
 
@@ -53,17 +55,23 @@ struct AttentionParams {
   bool bf16_products = false;
 };
 
-// Strides [b, h, row] of the backward's dk or dv (`s` is p.dk_stride or p.dv_stride).
-struct KvGradStrides {
+// Strides [b, h, row] of a backward output: dq, dk or dv.
+struct GradStrides {
   int64_t b, h, row;
   float* row_ptr(float* base, int64_t bi, int64_t hi, int64_t j) const { return base + bi * b + hi * h + j * row; }
 };
-inline KvGradStrides kv_grad_strides(const AttentionParams& p, const int64_t (&s)[3]) {
-  if (s[0] == 0 && s[1] == 0 && s[2] == 0) return {p.Hkv * p.S * p.D, p.S * p.D, p.D};
+inline bool strides_unset(const int64_t (&s)[3]) { return s[0] == 0 && s[1] == 0 && s[2] == 0; }
+// dk's or dv's (`s` is p.dk_stride or p.dv_stride).
+inline GradStrides kv_grad_strides(const AttentionParams& p, const int64_t (&s)[3]) {
+  if (strides_unset(s)) return {p.Hkv * p.S * p.D, p.S * p.D, p.D};
+  return {s[0], s[1], s[2]};
+}
+inline GradStrides dq_grad_strides(const AttentionParams& p) {
+  const int64_t(&s)[3] = strides_unset(p.dq_stride) ? p.o_stride : p.dq_stride;
   return {s[0], s[1], s[2]};
 }
 // Zeroes every row of a dk or dv (the backward's answer when there are no query rows).
-inline void zero_kv_grad(const AttentionParams& p, float* base, const KvGradStrides& st) {
+inline void zero_kv_grad(const AttentionParams& p, float* base, const GradStrides& st) {
   for (int64_t b = 0; b < p.B; ++b)
     for (int64_t h = 0; h < p.Hkv; ++h)
       for (int64_t j = 0; j < p.S; ++j) std::fill_n(st.row_ptr(base, b, h, j), p.D, 0.0f);

@@ -21,6 +21,7 @@ TransformerBlockConfig block_config(const GptConfig& c) {
           .activation = c.activation,
           .attn_bias = c.bias,
           .ffn_bias = c.bias,
+          .fused_qkv = c.fused_qkv,
           .causal = true,
           .dropout = c.dropout,
           .attn_dropout = c.dropout};

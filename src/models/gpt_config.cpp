@@ -68,6 +68,7 @@ std::string gpt_config_to_json(const GptConfig& c) {
   j["bias"] = c.bias;
   j["activation"] = activation_name(c.activation);
   j["norm_eps"] = c.norm_eps;
+  j["fused_qkv"] = c.fused_qkv;
   return j.dump();
 }
 
@@ -96,6 +97,10 @@ GptConfig gpt_config_from_json(std::string_view text, const std::string& source)
   ATTN_CHECK(j.contains("bias") && j["bias"].is_boolean(), FormatError,
              "{}: model config field 'bias' is missing or not a boolean", source);
   c.bias = j["bias"].get<bool>();
+  // Absent in checkpoints written before the field existed: those have separate q/k/v projections.
+  ATTN_CHECK(!j.contains("fused_qkv") || j["fused_qkv"].is_boolean(), FormatError,
+             "{}: model config field 'fused_qkv' is not a boolean", source);
+  c.fused_qkv = j.value("fused_qkv", false);
   const std::string act = j.value("activation", std::string("?"));
   bool found = false;
   for (Activation a : {Activation::kRelu, Activation::kGelu, Activation::kGeluTanh, Activation::kSilu})
@@ -111,8 +116,9 @@ GptConfig gpt_config_from_json(std::string_view text, const std::string& source)
 }
 
 std::string gpt_config_str(const GptConfig& c) {
-  return fmt::format("n_layers {}, n_heads {}, d_model {}, block_size {}, vocab_size {}, d_ff {}, dropout {}",
-                     c.n_layers, c.n_heads, c.d_model, c.block_size, c.vocab_size, c.d_ff, c.dropout);
+  return fmt::format("n_layers {}, n_heads {}, d_model {}, block_size {}, vocab_size {}, d_ff {}, dropout {}{}",
+                     c.n_layers, c.n_heads, c.d_model, c.block_size, c.vocab_size, c.d_ff, c.dropout,
+                     c.fused_qkv ? "" : ", separate q/k/v projections");
 }
 
 }  // namespace attn

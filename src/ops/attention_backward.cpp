@@ -56,17 +56,21 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
              "{}: lse must be f32 [B,H,T] = {} (attention() with return_lse), got {}", what, shape_str(lse_shape),
              lse.defined() ? lse.str() : "undefined");
   hold.lse = lse.contiguous();
-  // out, dout and dq share the kernel's one o_stride. attention()'s out has q's layout and the
-  // gradient arriving through the heads' merge has it too: then out and dout are read in place and
-  // dq gets that layout (so q's way back to the projection is a view); otherwise all contiguous.
-  // dk and dv take k's and v's layouts likewise.
-  Tensor dq = ops_detail::empty_rows_like(hold.out);
-  if (hold.dout.strides() != hold.out.strides() || dq.strides() != hold.out.strides()) {
+  // out and dout share the kernel's one o_stride. attention()'s out has q's layout and the gradient
+  // arriving through the heads' merge has it too: then both are read in place; otherwise both are
+  // made contiguous. dq, dk and dv take q's, k's and v's layouts (so the way back to the projections
+  // is a view), as slices of one buffer when q, k and v are slices of a fused projection's output.
+  if (hold.dout.strides() != hold.out.strides())
     hold.out = hold.out.contiguous(), hold.dout = hold.dout.contiguous();
-    dq = Tensor::empty(q.shape());
-  }
   set_strides(p.o_stride, hold.out);
-  Tensor dk = ops_detail::empty_rows_like(hold.k), dv = ops_detail::empty_rows_like(hold.v);
+  Tensor dq, dk, dv;
+  if (auto joint = ops_detail::fused_qkv_grads(q, k, v)) {
+    dq = (*joint)[0], dk = (*joint)[1], dv = (*joint)[2];
+  } else {
+    dq = ops_detail::empty_rows_like(hold.q);
+    dk = ops_detail::empty_rows_like(hold.k), dv = ops_detail::empty_rows_like(hold.v);
+  }
+  set_strides(p.dq_stride, dq);
   set_strides(p.dk_stride, dk);
   set_strides(p.dv_stride, dv);
   // bf16 products under MatmulPrecision::kBF16 (as the forward, which must have run in the same

@@ -95,26 +95,44 @@ void set_strides(int64_t* dst, const Tensor& t) {
   for (int d = 0; d < 3; ++d) dst[d] = t.stride(d);
 }
 
-Tensor empty_rows_like(const Tensor& like) {
-  const int64_t n = like.dim();
-  if (like.is_contiguous() || n == 0 || like.stride(n - 1) != 1) return Tensor::empty(like.shape());
-  // Dims by decreasing stride (the last stays last); dense when each stride is the product of the
-  // sizes after it in that order (size-1 dims may carry any stride, so they are not checked).
+Tensor empty_in_layout(const Shape& shape, const Strides& strides) {
+  const int64_t n = static_cast<int64_t>(shape.size());
+  if (n == 0 || strides[static_cast<size_t>(n - 1)] != 1) return Tensor::empty(shape);
+  // Dims by decreasing stride (the last stays last), then a dense tensor in that order, permuted back.
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t d = 0; d < n; ++d) order[static_cast<size_t>(d)] = d;
-  std::stable_sort(order.begin(), order.end() - 1,
-                   [&](int64_t a, int64_t b) { return like.stride(a) > like.stride(b); });
+  std::stable_sort(order.begin(), order.end() - 1, [&](int64_t a, int64_t b) {
+    return strides[static_cast<size_t>(a)] > strides[static_cast<size_t>(b)];
+  });
   Shape dense;
-  int64_t expect = 1;
-  for (int64_t i = n - 1; i >= 0; --i) {
-    const int64_t d = order[static_cast<size_t>(i)];
-    if (like.size(d) != 1 && like.stride(d) != expect) return Tensor::empty(like.shape());
-    expect *= like.size(d);
-  }
-  for (int64_t d : order) dense.push_back(like.size(d));
-  std::vector<int64_t> back(static_cast<size_t>(n));  // dense dim i holds like's dim order[i]
+  for (int64_t d : order) dense.push_back(shape[static_cast<size_t>(d)]);
+  std::vector<int64_t> back(static_cast<size_t>(n));  // dense dim i holds dim order[i]
   for (int64_t i = 0; i < n; ++i) back[static_cast<size_t>(order[static_cast<size_t>(i)])] = i;
   return Tensor::empty(dense).permute(back);
+}
+
+Tensor empty_rows_like(const Tensor& like) { return empty_in_layout(like.shape(), like.strides()); }
+
+std::optional<std::array<Tensor, 3>> fused_qkv_grads(const Tensor& q, const Tensor& k, const Tensor& v) {
+  if (!q.defined() || !k.defined() || !v.defined() || q.dim() != 4 || q.dtype() != DType::kF32 ||
+      k.dtype() != DType::kF32 || v.dtype() != DType::kF32 || q.storage() != k.storage() ||
+      q.storage() != v.storage() || q.strides() != k.strides() || q.strides() != v.strides() ||
+      q.size(0) != k.size(0) || q.size(2) != k.size(2) || q.size(3) != k.size(3) || q.stride(3) != 1)
+    return std::nullopt;
+  const int64_t H = q.size(1), Hkv = k.size(1), hs = q.stride(1);
+  if (k.offset() != q.offset() + H * hs || v.offset() != k.offset() + Hkv * hs) return std::nullopt;
+  // The joint [B, H+2Hkv, T, D] must be a dense, non-overlapping layout for the slices to be its own.
+  const Shape joint_shape{q.size(0), H + 2 * Hkv, q.size(2), q.size(3)};
+  std::vector<int64_t> order{0, 1, 2};
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return q.stride(a) > q.stride(b); });
+  int64_t expect = q.size(3);
+  for (int64_t i = 2; i >= 0; --i) {
+    const int64_t d = order[static_cast<size_t>(i)];
+    if (joint_shape[static_cast<size_t>(d)] != 1 && q.stride(d) != expect) return std::nullopt;
+    expect *= joint_shape[static_cast<size_t>(d)];
+  }
+  const Tensor joint = empty_in_layout(joint_shape, q.strides());
+  return std::array<Tensor, 3>{joint.narrow(1, 0, H), joint.narrow(1, H, Hkv), joint.narrow(1, H + Hkv, Hkv)};
 }
 
 AttentionParams make_attention_params(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& o,

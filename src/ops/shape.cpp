@@ -29,6 +29,27 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   return y;
 }
 
+namespace {
+// When xs are the consecutive slices along d of one contiguous tensor of out_shape (the gradients of
+// a fused q/k/v projection's heads, written so by the attention backward), that tensor, uncopied;
+// else undefined.
+Tensor adjacent_slices_whole(const std::vector<Tensor>& xs, int64_t d, const Shape& out_shape) {
+  const Tensor& first = xs[0];
+  int64_t next = first.defined() ? first.offset() : 0;
+  for (const Tensor& x : xs) {
+    if (!x.defined() || x.storage() != first.storage() || x.strides() != first.strides() || x.offset() != next) return Tensor();
+    next += x.size(d) * x.stride(d);
+  }
+  int64_t expect = 1;
+  for (int64_t k = static_cast<int64_t>(out_shape.size()) - 1; k >= 0; --k) {
+    if (out_shape[static_cast<size_t>(k)] != 1 && first.stride(k) != expect) return Tensor();
+    expect *= out_shape[static_cast<size_t>(k)];
+  }
+  if (expect == 0) return Tensor();
+  return Tensor::from_blob(first.raw_data(), out_shape, first.dtype(), first.storage());
+}
+}  // namespace
+
 Tensor concat_forward(const std::vector<Tensor>& xs, int64_t dim) {
   ATTN_CHECK(!xs.empty(), ShapeError, "concat: no tensors given");
   const Tensor& first = xs[0];
@@ -83,7 +104,10 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
   // Backward: one node for every piece, the pieces' gradients concatenated back along dim — one
   // write of x's size, where a narrow per piece would each zero-fill a tensor of x's size, copy its
   // slab in, and the engine would then add those up.
-  autograd::record("split", {x}, outs, [d](const Grads& g, const Needs&) {
+  // When the pieces' gradients are already the adjacent slices of one buffer (the attention backward
+  // writes a fused projection's dq, dk, dv so), that buffer is the gradient, uncopied.
+  autograd::record("split", {x}, outs, [d, shape = x.shape()](const Grads& g, const Needs&) {
+    if (Tensor whole = adjacent_slices_whole(g, d, shape); whole.defined()) return Grads{whole};
     return Grads{no_grad([&] { return concat_forward(g, d); })};
   });
   return out;

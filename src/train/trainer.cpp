@@ -107,6 +107,7 @@ GptConfig resolve_config(const TrainOptions& o, const std::optional<CheckpointDa
     GptConfig want = gpt_preset(o.preset);
     want.vocab_size = cfg.vocab_size;
     want.dropout = o.dropout >= 0 ? o.dropout : want.dropout;
+    want.fused_qkv = cfg.fused_qkv;  // the same model either way: the checkpoint's layout is kept
     GptConfig have = cfg;
     have.dropout = want.dropout;  // dropout may change on resume; the architecture may not
     ATTN_CHECK(want == have, ConfigError,

@@ -6,6 +6,7 @@
 #include <attn/attention_backward.h>
 #include <attn/autograd.h>
 #include <attn/error.h>
+#include <attn/ops.h>
 #include <attn/rng.h>
 #include <gtest/gtest.h>
 
@@ -135,6 +136,28 @@ TEST(AttentionBackwardOp, ShapeErrorsNameBothShapes) {
   EXPECT_NE(message(randn({2, 2, 3, 4}, 6), r.lse, r.out).find("out"), std::string::npos);
   EXPECT_THROW(attention_backward(q, randn({1, 3, 5, 4}, 7), v, r.out, r.lse, r.out), ShapeError);
   EXPECT_THROW(attention_backward(q, k, randn({1, 1, 6, 4}, 8), r.out, r.lse, r.out), ShapeError);
+}
+
+// Through autograd, a fused projection's split heads get their gradient back as one buffer (the split's
+// backward takes the attention backward's joint dq/dk/dv whole): the same bits as when q, k and v are
+// copied out first (their gradients then joined by copies), f32 and bf16 products.
+TEST(Attention, FusedProjectionGradientThroughSplit) {
+  const int64_t B = 2, T = 33, H = 4, Hkv = 2, D = 16;
+  const Tensor x0 = randn({B, T, (H + 2 * Hkv) * D}, 31), w = randn({B, T, H * D}, 32);
+  for (MatmulPrecision prec : {MatmulPrecision::kF32, MatmulPrecision::kBF16}) {
+    MatmulPrecisionScope scope(prec);
+    std::vector<float> grads[2];
+    for (int copy = 0; copy < 2; ++copy) {
+      Tensor x = x0.clone();
+      x.set_requires_grad();
+      auto parts = split(x.view({B, T, H + 2 * Hkv, D}), {H, Hkv, Hkv}, 2);
+      for (Tensor& p : parts) p = copy ? p.permute({0, 2, 1, 3}).contiguous() : p.permute({0, 2, 1, 3});
+      const Tensor out = attention(parts[0], parts[1], parts[2], {.causal = true}).out;
+      backward(sum_all(mul(out.permute({0, 2, 1, 3}).reshape({B, T, H * D}), w)));
+      grads[copy] = x.grad().to_vector();
+    }
+    EXPECT_EQ(grads[0], grads[1]);
+  }
 }
 
 }  // namespace

@@ -86,38 +86,103 @@ TEST(ModuleGrad, GruOverPaddedSequencesMatchesTorch) {
   });
 }
 
+testing::GoldenTensor as_golden(const Tensor& t) { return {t.shape(), false, t.to_vector_f64()}; }
+
+// The golden's tensor `prefix + name` for a parameter of attn's GPT: a fused "...qkv_proj.X" is torch's
+// in_proj rows, the golden's q_proj.X, k_proj.X and v_proj.X stacked along dim 0.
+testing::GoldenTensor gpt_golden(const testing::Golden& g, const std::string& prefix, const std::string& name) {
+  const size_t at = name.find("qkv_proj.");
+  if (at == std::string::npos) return g.at(prefix + name);
+  testing::GoldenTensor t;
+  for (const char* part : {"q_proj.", "k_proj.", "v_proj."}) {
+    const testing::GoldenTensor& p = g.at(prefix + name.substr(0, at) + part + name.substr(at + 9));
+    if (t.shape.empty()) t.shape = p.shape, t.shape[0] = 0;
+    t.shape[0] += p.shape[0];
+    t.data.insert(t.data.end(), p.data.begin(), p.data.end());
+  }
+  return t;
+}
+
 // The llm.c test_gpt2 pattern: a tiny GPT's logits, loss, every parameter gradient after one
-// backward, and the losses of 10 AdamW steps, against the same model written with torch modules.
+// backward, and the losses of 10 AdamW steps, against the same model written with torch modules;
+// with the fused q/k/v projection (the default) and with separate ones.
 TEST(ModuleGrad, TinyGptMatchesTorch) {
   const auto g = load_golden("gpt_tiny_grad");
-  Gpt model({.n_layers = g.meta["n_layers"], .n_heads = g.meta["n_heads"], .d_model = g.meta["d_model"],
-             .block_size = g.meta["block_size"], .vocab_size = g.meta["vocab_size"]});
-  model.load_state(initial_weights(model, g));
-  std::vector<OptimParam> params;
-  for (auto& p : model.named_parameters()) params.push_back({p.name, p.tensor});
-  const Tensor ids = g["ids"], targets = g["targets"];
-  const int64_t V = g.meta["vocab_size"];
-  Rng rng(0);
-  auto loss_of = [&] {
-    return cross_entropy(model.forward_train(ids, rng).reshape({-1, V}), targets.reshape({-1}));
-  };
-  const Tensor logits = model.forward_train(ids, rng);
-  EXPECT_TRUE(all_close(logits, g.at("logits"), 1e-5, 1e-5));
-  Tensor loss = loss_of();
-  EXPECT_NEAR(loss.item(), g.at("loss").data[0], 1e-5);
-  backward(loss);
-  for (auto& p : params) EXPECT_TRUE(all_close(p.tensor->grad(), g.at("grad." + p.name), 1e-4, 1e-5)) << p.name;
+  for (bool fused : {true, false}) {
+    SCOPED_TRACE(fused ? "fused q/k/v" : "separate q/k/v");
+    Gpt model({.n_layers = g.meta["n_layers"], .n_heads = g.meta["n_heads"], .d_model = g.meta["d_model"],
+               .block_size = g.meta["block_size"], .vocab_size = g.meta["vocab_size"], .fused_qkv = fused});
+    EXPECT_EQ(model.has_parameter("layers.0.self_attn.qkv_proj.weight"), fused);
+    std::map<std::string, Tensor> initial;
+    for (auto& p : model.named_parameters()) initial.emplace(p.name, gpt_golden(g, "", p.name).tensor());
+    model.load_state(initial);
+    std::vector<OptimParam> params;
+    for (auto& p : model.named_parameters()) params.push_back({p.name, p.tensor});
+    const Tensor ids = g["ids"], targets = g["targets"];
+    const int64_t V = g.meta["vocab_size"];
+    Rng rng(0);
+    auto loss_of = [&] {
+      return cross_entropy(model.forward_train(ids, rng).reshape({-1, V}), targets.reshape({-1}));
+    };
+    const Tensor logits = model.forward_train(ids, rng);
+    EXPECT_TRUE(all_close(logits, g.at("logits"), 1e-5, 1e-5));
+    Tensor loss = loss_of();
+    EXPECT_NEAR(loss.item(), g.at("loss").data[0], 1e-5);
+    backward(loss);
+    for (auto& p : params)
+      EXPECT_TRUE(all_close(p.tensor->grad(), gpt_golden(g, "grad.", p.name), 1e-4, 1e-5)) << p.name;
 
-  model.load_state(initial_weights(model, g));
-  AdamW opt(params, {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.1});
-  const std::vector<double> want = g.at("adamw_losses").data;
-  for (size_t step = 0; step <= 10; ++step) {
-    opt.zero_grad();
-    Tensor l = loss_of();
-    EXPECT_NEAR(l.item(), want[step], 2e-4 * (1 + std::fabs(want[step]))) << "AdamW step " << step;
-    if (step == 10) break;
-    backward(l);
-    opt.step();
+    model.load_state(initial);
+    AdamW opt(params, {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.1});
+    const std::vector<double> want = g.at("adamw_losses").data;
+    for (size_t step = 0; step <= 10; ++step) {
+      opt.zero_grad();
+      Tensor l = loss_of();
+      EXPECT_NEAR(l.item(), want[step], 2e-4 * (1 + std::fabs(want[step]))) << "AdamW step " << step;
+      if (step == 10) break;
+      backward(l);
+      opt.step();
+    }
+  }
+}
+
+// The fused q/k/v projection is the separate ones stacked: with qkv_proj = [q; k; v] both models give
+// the same logits and, stacked the same way, the same gradients.
+TEST(ModuleGrad, GptFusedQkvIsTheSeparateProjectionsStacked) {
+  GptConfig cs = gpt_preset("tiny");
+  cs.vocab_size = 11;
+  cs.block_size = 16;
+  GptConfig cf = cs;
+  cs.fused_qkv = false;
+  Gpt fused(cf), separate(cs);
+  Rng rng(3);
+  separate.init_weights(rng);
+  std::map<std::string, Tensor> state;
+  for (auto& [name, t] : separate.state_dict()) {
+    const size_t at = name.find("q_proj.");
+    if (at != std::string::npos) {
+      const std::string base = name.substr(0, at), leaf = name.substr(at + 7);
+      state[base + "qkv_proj." + leaf] = concat(
+          {t, separate.parameter(base + "k_proj." + leaf), separate.parameter(base + "v_proj." + leaf)}, 0);
+    } else if (name.find("k_proj.") == std::string::npos && name.find("v_proj.") == std::string::npos) {
+      state[name] = t;
+    }
+  }
+  fused.load_state(state);
+  Tensor ids = Tensor::empty({2, 9}, DType::kI32);
+  for (int64_t i = 0; i < 18; ++i) ids.set({i / 9, i % 9}, (i * 7 + 2) % 11);
+  Rng r1(0), r2(0);
+  const Tensor lf = fused.forward_train(ids, r1), ls = separate.forward_train(ids, r2);
+  EXPECT_TRUE(all_close(lf, as_golden(ls), 1e-5, 1e-5));
+  backward(sum_all(mul(lf, lf)));
+  backward(sum_all(mul(ls, ls)));
+  for (const char* leaf : {"weight", "bias"}) {
+    const std::string base = std::string("layers.1.self_attn.");
+    const Tensor want = concat({separate.parameter(base + "q_proj." + leaf).grad(),
+                                separate.parameter(base + "k_proj." + leaf).grad(),
+                                separate.parameter(base + "v_proj." + leaf).grad()},
+                               0);
+    EXPECT_TRUE(all_close(fused.parameter(base + "qkv_proj." + leaf).grad(), as_golden(want), 1e-4, 1e-6)) << leaf;
   }
 }
 

@@ -83,6 +83,19 @@ TEST(Tensor, CopyIntoNonContiguousView) {
   EXPECT_EQ(t.to_vector(), (std::vector<float>{0, 7, 0, 0, 8, 0, 0, 9, 0}));
   t.transpose(0, 1).select(0, 0).fill(-1);
   EXPECT_EQ(t.at<float>({2, 0}), -1.0f);
+  // Unit-stride rows on both sides (a block of a wider buffer from a permuted source: copied row by
+  // row), a source in another storage, and one in the same storage (which may overlap).
+  Tensor wide = Tensor::zeros({2, 3, 5});
+  Tensor src = Tensor::arange(24).view({3, 2, 4}).permute({1, 0, 2});  // [2,3,4], rows of 4
+  wide.narrow(2, 1, 4).copy_from(src);
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 3; ++j) {
+      EXPECT_EQ(wide.at<float>({i, j, 0}), 0.0f);
+      for (int64_t c = 0; c < 4; ++c) EXPECT_EQ(wide.at<float>({i, j, c + 1}), src.at<float>({i, j, c}));
+    }
+  Tensor same = Tensor::arange(12).view({3, 4});
+  same.narrow(1, 1, 3).copy_from(same.narrow(1, 0, 3));  // shift right by one within each row
+  EXPECT_EQ(same.to_vector(), (std::vector<float>{0, 0, 1, 2, 4, 4, 5, 6, 8, 8, 9, 10}));
 }
 
 TEST(Tensor, DtypeConversions) {

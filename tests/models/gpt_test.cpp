@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace attn {
 namespace {
@@ -48,6 +49,15 @@ TEST(GptConfig, PresetsAndJsonRoundTrip) {
   EXPECT_THROW(gpt_preset("huge"), ConfigError);
   EXPECT_THROW(gpt_config_from_json("{\"n_layers\": 2}", "x.json"), FormatError);
   EXPECT_THROW(gpt_config_from_json("not json", "x.json"), FormatError);
+  // A config written before "fused_qkv" existed describes separate q/k/v projections.
+  GptConfig old = tiny();
+  nlohmann::json j = nlohmann::json::parse(gpt_config_to_json(old));
+  EXPECT_TRUE(j.at("fused_qkv").get<bool>());
+  j.erase("fused_qkv");
+  old.fused_qkv = false;
+  EXPECT_EQ(gpt_config_from_json(j.dump(), "old.json"), old);
+  j["fused_qkv"] = 1;
+  EXPECT_THROW(gpt_config_from_json(j.dump(), "x.json"), FormatError);
   GptConfig bad = tiny();
   bad.d_model = 30;
   bad.n_heads = 4;
@@ -65,13 +75,19 @@ TEST(Gpt, ParameterNamesAndTiedHead) {
   EXPECT_EQ(names.front(), "wte.weight");
   EXPECT_EQ(names[1], "wpe.weight");
   EXPECT_EQ(names.back(), "ln_f.bias");
-  EXPECT_TRUE(m.has_parameter("layers.1.self_attn.q_proj.weight"));
+  EXPECT_TRUE(m.has_parameter("layers.1.self_attn.qkv_proj.weight"));
+  EXPECT_FALSE(m.has_parameter("layers.1.self_attn.q_proj.weight"));
   EXPECT_TRUE(m.has_parameter("layers.0.ffn.up_proj.weight"));
   // One output matrix: the head is wte (no separate lm_head parameter).
   for (const auto& n : names) EXPECT_EQ(n.find("head"), std::string::npos) << n;
   const int64_t C = 32, V = 11, P = 16, F = 4 * C, L = 2;
   const int64_t per_block = 4 * (C * C + C) + (F * C + F) + (C * F + C) + 4 * C;
   EXPECT_EQ(m.num_parameters(), V * C + P * C + L * per_block + 2 * C);
+  GptConfig separate = tiny();
+  separate.fused_qkv = false;
+  Gpt s(separate);
+  EXPECT_TRUE(s.has_parameter("layers.1.self_attn.q_proj.weight"));
+  EXPECT_EQ(s.num_parameters(), m.num_parameters());
 }
 
 TEST(Gpt, InitIsSeededAndGpt2Like) {
@@ -81,7 +97,7 @@ TEST(Gpt, InitIsSeededAndGpt2Like) {
   b.init_weights(rb);
   for (auto& [name, t] : a.state_dict()) EXPECT_EQ(t.to_vector(), b.state_dict().at(name).to_vector()) << name;
   EXPECT_EQ(a.parameter("ln_f.weight").to_vector(), std::vector<float>(32, 1.0f));
-  EXPECT_EQ(a.parameter("layers.0.self_attn.q_proj.bias").to_vector(), std::vector<float>(32, 0.0f));
+  EXPECT_EQ(a.parameter("layers.0.self_attn.qkv_proj.bias").to_vector(), std::vector<float>(96, 0.0f));
   // std of wte ≈ 0.02; residual projections smaller (0.02 / sqrt(2·2) = 0.01).
   auto stdev = [](const Tensor& t) {
     double s = 0;
@@ -89,6 +105,7 @@ TEST(Gpt, InitIsSeededAndGpt2Like) {
     return std::sqrt(s / double(t.numel()));
   };
   EXPECT_NEAR(stdev(a.parameter("layers.0.ffn.up_proj.weight")), 0.02, 0.002);
+  EXPECT_NEAR(stdev(a.parameter("layers.0.self_attn.qkv_proj.weight")), 0.02, 0.002);
   EXPECT_NEAR(stdev(a.parameter("layers.0.ffn.down_proj.weight")), 0.01, 0.001);
 }
 

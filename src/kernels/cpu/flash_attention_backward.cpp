@@ -440,10 +440,10 @@ void BlockBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, cons
 void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64_t b, int64_t hk, int64_t c) {
   const int64_t group = p.H / p.Hkv, dp = ws.dp;
   const auto dq_row = [&](int64_t h, int64_t i) {
-    return pl.dq_direct ? pl.dq + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2]
+    return pl.dq_direct ? pl.dqs.row_ptr(pl.dq, b, h, i)
                         : pl.dqp.get() + ((c * p.B + b) * p.H + h) * p.T * dp + i * dp;
   };
-  const int64_t ldq = pl.dq_direct ? p.o_stride[2] : dp;
+  const int64_t ldq = pl.dq_direct ? pl.dqs.row : dp;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
     for (int64_t i = 0; i < p.T; ++i) std::fill_n(dq_row(h, i), pl.dq_direct ? p.D : dp, 0.0f);
   const int64_t* lo = pl.lo.data() + b * p.T;
@@ -505,7 +505,7 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 #pragma omp parallel for schedule(static) num_threads(attn::num_threads())
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t b = r / (p.H * p.T), h = (r / p.T) % p.H, i = r % p.T;
-    float* dst = dq + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
+    float* dst = pl.dqs.row_ptr(dq, b, h, i);
     for (int64_t d = 0; d < p.D; ++d) {
       float acc = pl.dqp[r * pl.dp + d];
       for (int64_t c = 1; c < pl.n_chunks; ++c) acc += pl.dqp[c * part + r * pl.dp + d];

@@ -6,7 +6,7 @@
 //
 // Gradients of out = attention(q, k, v) (every option of attn/attention.h) from the saved out and
 // lse, with O(T) extra memory: score tiles are recomputed from lse (p = exp(s - lse)), never stored.
-// Layout: out, dout, dq [B,H,T,D] in p.o_stride; lse [B,H,T] dense; dk, dv [B,Hkv,S,D] in p.dk_stride /
+// Layout: out, dout [B,H,T,D] in p.o_stride, dq in p.dq_stride (default o_stride); lse [B,H,T] dense; dk, dv [B,Hkv,S,D] in p.dk_stride /
 // p.dv_stride (dense when unset), summed over the H/Hkv query heads of each kv head. Every output element is overwritten.
 //
 // Threads own keys: work items are (batch, kv head, chunk of key tiles); an item owns its dK/dV rows
@@ -49,7 +49,7 @@ void attention_backward_bands(const AttentionParams& p, int64_t n_chunks, std::v
 struct AttentionBackwardPlan {
   AttentionBackwardPlan(const AttentionParams& p, const float* out_, const float* dout_, const float* lse_,
                         float* dq_, float* dk_, float* dv_, int64_t tile_keys)
-      : out(out_), dout(dout_), lse(lse_), dq(dq_), dk(dk_), dv(dv_), dks(kv_grad_strides(p, p.dk_stride)),
+      : out(out_), dout(dout_), lse(lse_), dq(dq_), dk(dk_), dv(dv_), dqs(dq_grad_strides(p)), dks(kv_grad_strides(p, p.dk_stride)),
         dvs(kv_grad_strides(p, p.dv_stride)), n_chunks(attention_backward_chunks(p)),
         n_tiles((p.S + tile_keys - 1) / tile_keys) {}
   const float* out;
@@ -58,7 +58,7 @@ struct AttentionBackwardPlan {
   float* dq;
   float* dk;
   float* dv;
-  KvGradStrides dks, dvs;        // dk's and dv's [b, h, row] strides
+  GradStrides dqs, dks, dvs;     // dq's, dk's and dv's [b, h, row] strides
   int64_t n_chunks, n_tiles;
   std::vector<float> delta;      // [B,H,T]
   std::vector<int64_t> lo, hi;   // [B,T]: structural key bands

@@ -232,10 +232,10 @@ ATTN_BF16 void ItemBackward(const AttentionParams& p, Plan& pl, BwdWorkspace& ws
   const int64_t group = p.H / p.Hkv, D = p.D;
   const bool direct = pl.n_chunks == 1;  // the item owns dq's rows of its heads: accumulate there
   const auto dq_row = [&](int64_t h, int64_t i) {
-    return direct ? pl.dq + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2]
+    return direct ? pl.dqs.row_ptr(pl.dq, b, h, i)
                   : pl.dqp.get() + ((c * p.B + b) * p.H + h) * p.T * D + i * D;
   };
-  const int64_t ldq = direct ? p.o_stride[2] : D;
+  const int64_t ldq = direct ? pl.dqs.row : D;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
     for (int64_t i = 0; i < p.T; ++i) std::fill_n(dq_row(h, i), D, 0.0f);
   const int64_t* lo = pl.lo.data() + b * p.T;
@@ -290,7 +290,7 @@ void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
 #pragma omp parallel for schedule(static) num_threads(attn::num_threads())
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t b = r / (p.H * p.T), h = (r / p.T) % p.H, i = r % p.T;
-    float* dst = dq + b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
+    float* dst = pl.dqs.row_ptr(dq, b, h, i);
     ReduceRow(pl.dqp.get() + r * p.D, part, pl.n_chunks, p.D, p.scale, dst);
   }
 }
