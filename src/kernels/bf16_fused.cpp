@@ -52,11 +52,11 @@ void unary_backward_to_bf16_colsum(UnaryOp op, const float* x, const float* y, c
       }
     }
   };
-  if (colsum) return bf16_colsum_by_chunks(rows, cols, colsum, rows_to_bf16);
-  const int64_t items = (rows + kBf16ColsumChunkRows - 1) / kBf16ColsumChunkRows;
+  if (colsum) return colsum_by_chunks(rows, cols, colsum, rows_to_bf16);
+  const int64_t items = (rows + kColsumChunkRows - 1) / kColsumChunkRows;
   parallel_items(items, rows * cols >= 65536, [&](int64_t it) {
-    const int64_t r0 = it * kBf16ColsumChunkRows;
-    rows_to_bf16(r0, std::min(rows, r0 + kBf16ColsumChunkRows), nullptr);
+    const int64_t r0 = it * kColsumChunkRows;
+    rows_to_bf16(r0, std::min(rows, r0 + kColsumChunkRows), nullptr);
   });
 }
 

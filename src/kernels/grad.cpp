@@ -4,6 +4,11 @@
 
 #include <attn/threads.h>
 
+#include <algorithm>
+
+#include "kernels/colsum_chunks.h"
+#include "kernels/reduce.h"
+
 namespace attn::kernels {
 
 void embedding_backward(const int64_t* ids, int64_t n, const float* g, int64_t V, int64_t C, float* dtable) {
@@ -15,6 +20,19 @@ void embedding_backward(const int64_t* ids, int64_t n, const float* g, int64_t V
       float* row = dtable + ids[p] * C;
       const float* gp = g + p * C;
       for (int64_t c = c0; c < c1; ++c) row[c] += gp[c];
+    }
+  });
+}
+
+void unary_backward_colsum(UnaryOp op, const float* x, const float* y, const float* g, float* dx, float* colsum,
+                           int64_t rows, int64_t cols) {
+  // A few rows at a time (about 8 KiB each), summed into the chunk's partial while still in L1.
+  const int64_t per = std::max<int64_t>(1, 2048 / std::max<int64_t>(cols, 1));
+  colsum_by_chunks(rows, cols, colsum, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; r += per) {
+      const int64_t nr = std::min(per, r1 - r), off = r * cols;
+      unary_backward(op, x ? x + off : nullptr, y ? y + off : nullptr, g + off, dx + off, nr * cols);
+      add_rows_into(dx + off, nr, cols, acc);
     }
   });
 }

@@ -14,6 +14,10 @@ namespace attn::kernels {
 // read (y for exp, tanh, sqrt, rsqrt, sigmoid; x for the others; neither for neg); the other may be
 // null. relu' and abs' are 0 at 0 (and at NaN); GELU' and SiLU' are NaN at ±inf, as torch. SIMD.
 void unary_backward(UnaryOp op, const float* x, const float* y, const float* g, float* dx, int64_t n);
+// unary_backward over [rows, cols] (dx may be g: in place) and colsum[c] = Σ_r dx[r, c] in the same
+// pass, with the bits of reduce_axis(kSum) over the rows of dx (the same chunks and order).
+void unary_backward_colsum(UnaryOp op, const float* x, const float* y, const float* g, float* dx, float* colsum,
+                           int64_t rows, int64_t cols);
 
 // x, g: [rows, C]; mean, rstd: [rows]; w: [C] or null. -> dx [rows, C]; dw, db [C] (may be null).
 void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* g,

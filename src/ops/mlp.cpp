@@ -1,16 +1,21 @@
 // ops/mlp.cpp — the fused MLP: linear(act(linear(x, w1, b1)), w2, b2) as one op (see attn/ops.h).
 //
-// f32 precision: exactly the composition of linear() and the activation op (each records its own
-// node). bf16 matmul precision: one node whose forward and backward are the composition's bf16 path
-// step for step — the same GEMMs on the same bf16 operands, the same activation and derivative
-// kernels, the same rounding and column-sum order — except that the [rows, F] activation is written
-// straight to bf16 (kernels::unary_to_bf16) and its gradient straight to bf16 with the bias gradient
-// (kernels::unary_backward_to_bf16_colsum): two f32 passes over [rows, F] fewer each way, same bits.
+// Either precision: one autograd node whose forward and backward are the composition of linear() and
+// the activation op step for step, with the same bits.
+// - f32: the same GEMMs and kernels; the backward computes the activation's gradient in place over
+//   g·w2 and sums its columns (the first bias's gradient) in the same pass
+//   (kernels::unary_backward_colsum): one pass over [rows, F] and two autograd nodes fewer.
+// - bf16 matmul precision: the same GEMMs on the same bf16 operands, the same activation and
+//   derivative kernels, the same rounding and column-sum order, except that the [rows, F] activation
+//   is written straight to bf16 (kernels::unary_to_bf16) and its gradient straight to bf16 with the
+//   bias gradient (kernels::unary_backward_to_bf16_colsum): two f32 passes over [rows, F] fewer each way.
 #include <attn/ops.h>
 
 #include "kernels/bf16_fused.h"
 #include "kernels/convert.h"
 #include "kernels/gemm.h"
+#include "kernels/grad.h"
+#include "kernels/reduce.h"
 #include "ops/grad_util.h"
 #include "ops/linear_util.h"
 #include "ops/ops_util.h"
@@ -102,6 +107,69 @@ Tensor mlp_bf16(const Tensor& x, const Tensor& w1, const Tensor& b1, MlpActivati
                    [s = std::move(s)](const Grads& g, const Needs& n) { return mlp_bf16_backward(s, g[0], n); });
   return y;
 }
+// What the f32 backward needs: x as [R,C] rows, the weights, h = x·w1ᵀ + b1 and a = act(h).
+struct MlpF32Saved {
+  Tensor x, w1, w2, h, a;
+  Shape x_shape;
+  kernels::UnaryOp op;
+};
+
+// Grads of (x, w1, b1, w2, b2) from g = dL/dy, as linear()'s and the activation's backwards compute
+// them (same GEMM calls, same kernels); only those wanted.
+Grads mlp_f32_backward(const MlpF32Saved& s, const Tensor& gy, const Needs& n) {
+  const int64_t R = s.x.size(0), C = s.x.size(1), F = s.w1.size(0), O = s.w2.size(0);
+  const Tensor g = gy.reshape({R, O}).contiguous();
+  Grads r(5);
+  if (n[4]) {  // db2 = Σ_rows g
+    r[4] = Tensor::empty({O});
+    kernels::reduce_axis(kernels::ReduceOp::kSum, fptr(g), fptr_mut(r[4]), 1, R, O);
+  }
+  if (n[3]) {  // dw2 = gᵀ·a
+    r[3] = Tensor::empty({O, F});
+    kernels::sgemm(true, false, O, F, R, 1.0f, fptr(g), O, fptr(s.a), F, 0.0f, fptr_mut(r[3]), F);
+  }
+  if (!(n[0] || n[1] || n[2])) return r;
+  Tensor dh = Tensor::empty({R, F});  // da = g·w2, then dh = da·act'(h) in place (+ db1)
+  kernels::sgemm(false, false, R, F, O, 1.0f, fptr(g), O, fptr(s.w2), F, 0.0f, fptr_mut(dh), F);
+  if (n[2]) {
+    r[2] = Tensor::empty({F});
+    kernels::unary_backward_colsum(s.op, fptr(s.h), fptr(s.a), fptr(dh), fptr_mut(dh), fptr_mut(r[2]), R, F);
+  } else {
+    kernels::unary_backward(s.op, fptr(s.h), fptr(s.a), fptr(dh), fptr_mut(dh), R * F);
+  }
+  if (n[0]) {  // dx = dh·w1
+    r[0] = Tensor::empty(s.x_shape);
+    kernels::sgemm(false, false, R, C, F, 1.0f, fptr(dh), F, fptr(s.w1), C, 0.0f, fptr_mut(r[0]), C);
+  }
+  if (n[1]) {  // dw1 = dhᵀ·x
+    r[1] = Tensor::empty({F, C});
+    kernels::sgemm(true, false, F, C, R, 1.0f, fptr(dh), F, fptr(s.x), C, 0.0f, fptr_mut(r[1]), C);
+  }
+  return r;
+}
+
+Tensor mlp_f32(const Tensor& x, const Tensor& w1, const Tensor& b1, MlpActivation act, const Tensor& w2,
+               const Tensor& b2) {
+  const int64_t C = w1.size(1), R = x.numel() / C;
+  MlpF32Saved s{.x_shape = x.shape(), .op = unary_of(act)};
+  Tensor y;
+  {
+    NoGradGuard no_record;
+    s.x = x.reshape({R, C}).contiguous();
+    s.w1 = w1.contiguous(), s.w2 = w2.contiguous();
+    s.h = linear_forward(s.x, s.w1, b1);
+    s.a = Tensor::empty(s.h.shape());
+    kernels::unary(s.op, fptr(s.h), fptr_mut(s.a), s.h.numel());
+    y = linear_forward(s.a, s.w2, b2);
+    Shape y_shape = x.shape();
+    y_shape.back() = w2.size(0);
+    y = y.view(y_shape);
+  }
+  if (!autograd::needs_grad({&x, &w1, &b1, &w2, &b2})) return y;
+  autograd::record("mlp", {x, w1, b1, w2, b2}, {&y},
+                   [s = std::move(s)](const Grads& g, const Needs& n) { return mlp_f32_backward(s, g[0], n); });
+  return y;
+}
 }  // namespace
 
 Tensor mlp(const Tensor& x, const Tensor& w1, const Tensor& b1, MlpActivation act, const Tensor& w2,
@@ -116,9 +184,9 @@ Tensor mlp(const Tensor& x, const Tensor& w1, const Tensor& b1, MlpActivation ac
     ATTN_CHECK(b2.dim() == 1 && b2.size(0) == w2.size(0), ShapeError, "mlp: b2 {} does not fit w2 {}: want [{}]",
                shape_str(b2.shape()), shape_str(w2.shape()), w2.size(0));
   }
-  if (matmul_precision() != MatmulPrecision::kBF16 || x.numel() == 0 || w1.numel() == 0 || w2.numel() == 0)
-    return linear(activate(linear(x, w1, b1), act), w2, b2);
-  return mlp_bf16(x, w1, b1, act, w2, b2);
+  if (x.numel() == 0 || w1.numel() == 0 || w2.numel() == 0) return linear(activate(linear(x, w1, b1), act), w2, b2);
+  if (matmul_precision() == MatmulPrecision::kBF16) return mlp_bf16(x, w1, b1, act, w2, b2);
+  return mlp_f32(x, w1, b1, act, w2, b2);
 }
 
 }  // namespace attn

@@ -22,7 +22,7 @@ TEST(Reduce, AxisMatchesReference) {
     int64_t outer, R, inner;
   };
   const Shape3 shapes[] = {{1, 1, 1}, {3, 7, 1}, {2, 129, 1}, {4, 1000, 1}, {1, 7, 129}, {3, 5, 7},
-                           {2, 129, 33}, {1, 1000, 17}, {64, 300, 1}, {8, 40, 300}};
+                           {2, 129, 33}, {1, 1000, 17}, {64, 300, 1}, {8, 40, 300}, {3, 700, 48}};
   for_each_target([&] {
     for (const auto& s : shapes) {
       const auto x = random_floats(s.outer * s.R * s.inner, -2, 2, static_cast<uint32_t>(s.R + s.inner));
@@ -77,6 +77,28 @@ TEST(Reduce, SumAllMatchesReferenceAndIgnoresThreadCount) {
       EXPECT_EQ(std::memcmp(&one, &three, 4), 0) << n;
       EXPECT_NEAR(one, ref::sum_all(x.data(), n), 1e-5 * std::sqrt(double(n)));
     }
+  });
+  set_num_threads(saved);
+}
+
+// Column sums over many rows (a bias gradient) run in row chunks on the threads: the same bits for any
+// thread count, and the mean is the sum scaled.
+TEST(Reduce, ColumnSumsIgnoreThreadCount) {
+  const int saved = num_threads();
+  for_each_target([] {
+    const int64_t R = 2048, inner = 1536 + 5;
+    const auto x = random_floats(R * inner, -1, 1, 77);
+    std::vector<float> one(inner), two(inner), three(inner), mean(inner);
+    set_num_threads(1);
+    reduce_axis(ReduceOp::kSum, x.data(), one.data(), 1, R, inner);
+    set_num_threads(2);
+    reduce_axis(ReduceOp::kSum, x.data(), two.data(), 1, R, inner);
+    reduce_axis(ReduceOp::kMean, x.data(), mean.data(), 1, R, inner);
+    set_num_threads(3);
+    reduce_axis(ReduceOp::kSum, x.data(), three.data(), 1, R, inner);
+    EXPECT_EQ(std::memcmp(one.data(), two.data(), inner * 4), 0);
+    EXPECT_EQ(std::memcmp(one.data(), three.data(), inner * 4), 0);
+    for (int64_t i = 0; i < inner; ++i) EXPECT_EQ(mean[i], one[i] * (1.0f / R)) << i;
   });
   set_num_threads(saved);
 }

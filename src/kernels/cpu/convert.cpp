@@ -141,7 +141,7 @@ void f32_to_bf16_accumulate_rows(const float* x, uint16_t* y, float* acc, int64_
   HWY_DYNAMIC_DISPATCH(F32ToBf16AccumulateRowsImpl)(x, y, acc, rows, cols);
 }
 void f32_to_bf16_colsum(const float* x, uint16_t* y, float* colsum, int64_t rows, int64_t cols) {
-  bf16_colsum_by_chunks(rows, cols, colsum, [&](int64_t r0, int64_t r1, float* acc) {
+  colsum_by_chunks(rows, cols, colsum, [&](int64_t r0, int64_t r1, float* acc) {
     f32_to_bf16_accumulate_rows(x + r0 * cols, y + r0 * cols, acc, r1 - r0, cols);
   });
 }

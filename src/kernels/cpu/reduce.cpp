@@ -1,7 +1,9 @@
 // kernels/cpu/reduce.cpp — SIMD axis reductions and the deterministic global sum (kernels/reduce.h).
 //
-// reduce_axis over [outer, R, inner]: inner == 1 reduces each row along R with SIMD lanes;
-// inner > 1 walks R with SIMD across inner (one accumulator vector per output block). Max tracks NaN
+// reduce_axis over [outer, R, inner]: inner == 1 reduces each row along R with SIMD lanes. inner > 1:
+// sums and means go through kernels/colsum_chunks.h (row chunks read in memory order, each summed
+// row after row, partials added in chunk order in float64; a bias gradient is [rows, out] summed
+// over rows); max walks R with SIMD across inner (one accumulator vector per block). Max tracks NaN
 // in a mask so that NaN wins on every target. sum_all: fixed kSumChunk chunks, f32 SIMD partial per
 // chunk, chunk partials added in chunk order in float64 — independent of the thread count.
 
@@ -14,6 +16,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/colsum_chunks.h"
 #include "kernels/cpu/simd-inl.h"
 #include "kernels/dispatch.h"
 #include "kernels/parallel_items.h"
@@ -71,12 +74,35 @@ HWY_INLINE float ReduceRow(DF d, ReduceOp op, const float* x, int64_t R) {
   return hn::GetLane(hn::SumOfLanes(d, hn::Add(a0, a1)));
 }
 
+void AddRowsIntoImpl(const float* x, int64_t rows, int64_t cols, float* acc) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    int64_t i = 0;
+    for (; i + N <= cols; i += N) hn::StoreU(hn::Add(hn::LoadU(d, acc + i), hn::LoadU(d, row + i)), d, acc + i);
+    for (; i < cols; ++i) acc[i] += row[i];
+  }
+}
+
 void ReduceAxisImpl(ReduceOp op, const float* x, float* y, int64_t outer, int64_t R, int64_t inner) {
   const DF d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const float scale = op == ReduceOp::kMean ? (R > 0 ? 1.0f / static_cast<float>(R) : NAN) : 1.0f;
   if (inner == 1) {
     parallel_items(outer, outer * R >= 16384, [&](int64_t o) { y[o] = ReduceRow(DF(), op, x + o * R, R) * scale; });
+    return;
+  }
+  if (op != ReduceOp::kMax) {  // inner > 1: column sums
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* xo = x + o * R * inner;
+      float* yo = y + o * inner;
+      colsum_by_chunks(R, inner, yo, [&](int64_t r0, int64_t r1, float* acc) {
+        AddRowsIntoImpl(xo + r0 * inner, r1 - r0, inner, acc);
+      });
+      if (scale != 1.0f)
+        for (int64_t i = 0; i < inner; ++i) yo[i] *= scale;
+    }
     return;
   }
   const int64_t blocks = (inner + N - 1) / N;
@@ -103,6 +129,12 @@ HWY_AFTER_NAMESPACE();
 namespace attn::kernels {
 HWY_EXPORT(ReduceAxisImpl);
 HWY_EXPORT(SumAllImpl);
+HWY_EXPORT(AddRowsIntoImpl);
+
+void add_rows_into(const float* x, int64_t rows, int64_t cols, float* acc) {
+  select_cpu_target();
+  HWY_DYNAMIC_DISPATCH(AddRowsIntoImpl)(x, rows, cols, acc);
+}
 
 void reduce_axis(ReduceOp op, const float* x, float* y, int64_t outer, int64_t R, int64_t inner) {
   select_cpu_target();

@@ -1,7 +1,7 @@
-// tests/autograd/mlp_bf16_test.cpp — the fused mlp() under MatmulPrecision::kBF16 is the bf16
-// composition linear(act(linear(x, w1, b1)), w2, b2) bit for bit: output and every gradient, for each
+// tests/autograd/mlp_test.cpp — the fused mlp() is the composition linear(act(linear(x, w1, b1)), w2,
+// b2) bit for bit, in f32 and under MatmulPrecision::kBF16: output and every gradient, for each
 // activation, with and without biases, with some inputs not needing gradients. (The composition's
-// bf16 linear is held to float64 sums of bf16-rounded operands in linear_bf16_test.cpp.)
+// pieces are held to references elsewhere: the gradient table, linear_bf16_test.cpp.)
 #include <attn/autograd.h>
 #include <attn/ops.h>
 #include <attn/rng.h>
@@ -34,14 +34,14 @@ struct Outcome {
 };
 
 // B·T = 3·37 rows, C = 24, F = 200 (> one 64-row colsum chunk; odd sizes).
-Outcome run(bool fused, MlpActivation act, bool bias, const std::vector<bool>& want) {
+Outcome run(MatmulPrecision prec, bool fused, MlpActivation act, bool bias, const std::vector<bool>& want) {
   std::vector<Tensor> in = {rand_tensor({3, 37, 24}, 1, want[0]), rand_tensor({200, 24}, 2, want[1]),
                             bias ? rand_tensor({200}, 3, want[2]) : Tensor(), rand_tensor({24, 200}, 4, want[3]),
                             bias ? rand_tensor({24}, 5, want[4]) : Tensor()};
   const Tensor g = rand_tensor({3, 37, 24}, 6, false);
   Tensor y;
   {
-    MatmulPrecisionScope bf16(MatmulPrecision::kBF16);
+    MatmulPrecisionScope scope(prec);
     y = fused ? mlp(in[0], in[1], in[2], act, in[3], in[4])
               : linear(activate(linear(in[0], in[1], in[2]), act), in[3], in[4]);
   }
@@ -51,7 +51,8 @@ Outcome run(bool fused, MlpActivation act, bool bias, const std::vector<bool>& w
   return r;
 }
 
-TEST(MlpBf16, FusedIsTheCompositionBitForBit) {
+TEST(Mlp, FusedIsTheCompositionBitForBit) {
+  for (MatmulPrecision prec : {MatmulPrecision::kF32, MatmulPrecision::kBF16})
   for (MlpActivation act : {MlpActivation::kRelu, MlpActivation::kGelu, MlpActivation::kGeluTanh, MlpActivation::kSilu})
     for (bool bias : {true, false})
       for (const std::vector<bool>& want : {std::vector<bool>{true, true, true, true, true},
@@ -59,9 +60,9 @@ TEST(MlpBf16, FusedIsTheCompositionBitForBit) {
                                             std::vector<bool>{false, true, true, false, false},
                                             std::vector<bool>{false, false, false, true, true},
                                             std::vector<bool>{false, false, false, false, false}}) {
-        SCOPED_TRACE(testing::Message() << "act " << static_cast<int>(act) << " bias " << bias << " want "
+        SCOPED_TRACE(testing::Message() << (prec == MatmulPrecision::kBF16 ? "bf16" : "f32") << " act " << static_cast<int>(act) << " bias " << bias << " want "
                                         << want[0] << want[1] << want[2] << want[3] << want[4]);
-        const Outcome a = run(true, act, bias, want), b = run(false, act, bias, want);
+        const Outcome a = run(prec, true, act, bias, want), b = run(prec, false, act, bias, want);
         ASSERT_EQ(a.y, b.y);
         for (size_t i = 0; i < 5; ++i) {
           ASSERT_EQ(a.grads[i], b.grads[i]) << "gradient " << i;
@@ -70,7 +71,7 @@ TEST(MlpBf16, FusedIsTheCompositionBitForBit) {
       }
 }
 
-TEST(MlpBf16, BadShapesNameTheOperands) {
+TEST(Mlp, BadShapesNameTheOperands) {
   const Tensor x = Tensor::zeros({2, 4}), w1 = Tensor::zeros({6, 4}), w2 = Tensor::zeros({5, 6});
   EXPECT_THROW(mlp(x, Tensor::zeros({6, 3}), Tensor(), MlpActivation::kGelu, w2), ShapeError);
   EXPECT_THROW(mlp(x, w1, Tensor(), MlpActivation::kGelu, Tensor::zeros({5, 7})), ShapeError);
