@@ -49,6 +49,10 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual void step() = 0;
+  // The next step() reads every gradient multiplied by `scale` (a float multiply, as clip_grad_norm
+  // would have stored it), then the scale returns to 1: clipping without its own pass over the
+  // gradients, which stay as backward left them. See clip_grad_scale.
+  void set_grad_scale(double scale) { grad_scale_ = scale; }
   void zero_grad();
   double lr() const { return lr_; }
   void set_lr(double lr) { lr_ = lr; }
@@ -64,6 +68,7 @@ class Optimizer {
   std::vector<OptimParam> params_;
   double lr_;
   int64_t step_ = 0;
+  double grad_scale_ = 1.0;  // for the next step() only
 };
 
 // AdamW (Loshchilov & Hutter): p -= lr·wd·p (decoupled), then the Adam step with bias correction.
@@ -105,6 +110,9 @@ class Sgd : public Optimizer {
 // Scales every gradient by min(1, max_norm / (total_norm + 1e-6)); returns the total L2 norm
 // before clipping (a NaN/Inf norm is returned as is and nothing is scaled).
 double clip_grad_norm(const std::vector<OptimParam>& params, double max_norm);
+// The same factor without scaling anything: min(1, max_norm / (norm + 1e-6)), 1 for a NaN/Inf norm.
+//   opt.set_grad_scale(clip_grad_scale(grad_norm(params), 1.0)); opt.step();   // = clip, then step
+double clip_grad_scale(double norm, double max_norm);
 // The global L2 norm of the gradients, summed in parameter order in double.
 double grad_norm(const std::vector<OptimParam>& params);
 

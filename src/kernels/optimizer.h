@@ -11,9 +11,10 @@ struct AdamWStep {
   float lr, beta1, beta2, eps, weight_decay;
   float bias_correction1;       // 1 - beta1^t
   float bias_correction2_sqrt;  // sqrt(1 - beta2^t)
+  float grad_scale = 1.0f;      // g is read as g·grad_scale (gradient clipping's factor, no pass of its own)
 };
 
-// p, g, m, v: [n]. torch.optim.AdamW (single-tensor path):
+// p, g, m, v: [n]. torch.optim.AdamW (single-tensor path), g scaled by grad_scale first:
 //   p *= 1 - lr·wd;  m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²;
 //   p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps)
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s);

@@ -2,6 +2,7 @@
 #include <attn/autograd.h>
 #include <attn/optim.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/optimizer.h"
@@ -78,10 +79,12 @@ void AdamW::step() {
                                .eps = static_cast<float>(cfg_.eps),
                                .weight_decay = decay_[i] ? static_cast<float>(cfg_.weight_decay) : 0.0f,
                                .bias_correction1 = static_cast<float>(bc1),
-                               .bias_correction2_sqrt = static_cast<float>(std::sqrt(bc2))};
+                               .bias_correction2_sqrt = static_cast<float>(std::sqrt(bc2)),
+                               .grad_scale = static_cast<float>(grad_scale_)};
     kernels::adamw_update(params_[i].tensor->data<float>(), g.data<float>(), exp_avg_[i].data<float>(),
                           exp_avg_sq_[i].data<float>(), params_[i].tensor->numel(), s);
   }
+  grad_scale_ = 1.0;
 }
 
 std::map<std::string, Tensor> AdamW::state() const {
@@ -121,8 +124,12 @@ void Sgd::step() {
   NoGradGuard no_grad;
   ++step_;
   for (size_t i = 0; i < params_.size(); ++i) {
-    const Tensor g = grad_of(params_[i]);
+    Tensor g = grad_of(params_[i]);
     if (!g.defined()) continue;
+    if (grad_scale_ != 1.0) {  // on a copy: the gradients stay as backward left them
+      g = g.clone();
+      kernels::scale_inplace(g.data<float>(), g.numel(), static_cast<float>(grad_scale_));
+    }
     const bool first = !momentum_[i].defined();
     if (cfg_.momentum != 0.0 && first) momentum_[i] = Tensor::zeros(params_[i].tensor->shape());
     kernels::sgd_update(params_[i].tensor->data<float>(), g.data<float>(),
@@ -130,6 +137,7 @@ void Sgd::step() {
                         static_cast<float>(lr_), static_cast<float>(cfg_.momentum), static_cast<float>(cfg_.dampening),
                         static_cast<float>(cfg_.weight_decay), cfg_.nesterov, first);
   }
+  grad_scale_ = 1.0;
 }
 
 std::map<std::string, Tensor> Sgd::state() const {
@@ -164,10 +172,14 @@ double grad_norm(const std::vector<OptimParam>& params) {
   return std::sqrt(total);
 }
 
+double clip_grad_scale(double norm, double max_norm) {
+  if (!std::isfinite(norm)) return 1.0;
+  return std::min(1.0, max_norm / (norm + 1e-6));
+}
+
 double clip_grad_norm(const std::vector<OptimParam>& params, double max_norm) {
   const double norm = grad_norm(params);
-  if (!std::isfinite(norm)) return norm;
-  const double coef = max_norm / (norm + 1e-6);
+  const double coef = clip_grad_scale(norm, max_norm);
   if (coef >= 1.0) return norm;
   for (const auto& p : params) {
     Tensor g = p.tensor->grad();

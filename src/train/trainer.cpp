@@ -219,9 +219,9 @@ double train_step(Run& r, const WarmupCosine& sched, const TrainOptions& o) {
     backward(o.grad_accum == 1 ? loss : mul(loss, 1.0f / static_cast<float>(o.grad_accum)));
     total += loss.item();
   }
-  if (o.grad_clip > 0) {
+  if (o.grad_clip > 0) {  // the factor goes into the optimizer's pass (the bits of clip_grad_norm + step)
     ProfileScope phase("clip");
-    clip_grad_norm(r.params, o.grad_clip);
+    r.opt->set_grad_scale(clip_grad_scale(grad_norm(r.params), o.grad_clip));
   }
   ProfileScope phase("optimizer");
   r.opt->step();

@@ -19,9 +19,12 @@ const int64_t kSizes[] = {0, 1, 15, 17, 1000, 4097, 70000};
 // Tolerance per element, from the terms in double: m and v are one FMA and one product (3ε of their
 // terms); p = p·decay − step·m/(√v/√bc2 + eps) rounds p·decay, the subtraction and decay itself
 // (3ε·|p|), and the update term through ~6 operations (10ε·|term|).
+// Once with the gradient as is and once scaled (clipping's factor folded into the update).
 TEST(OptimizerKernels, AdamWMatchesReference) {
+  for (float grad_scale : {1.0f, 0.37f}) {
+  SCOPED_TRACE("grad_scale " + std::to_string(grad_scale));
   const AdamWStep s{.lr = 3e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f,
-                    .bias_correction1 = 0.271f, .bias_correction2_sqrt = 0.3122f};
+                    .bias_correction1 = 0.271f, .bias_correction2_sqrt = 0.3122f, .grad_scale = grad_scale};
   for_each_target([&] {
     for (int64_t n : kSizes) {
       SCOPED_TRACE("n=" + std::to_string(n));
@@ -33,8 +36,9 @@ TEST(OptimizerKernels, AdamWMatchesReference) {
       adamw_update(p.data(), g.data(), m.data(), v.data(), n, s);
       ref::adamw_update(rp.data(), g.data(), rm.data(), rv.data(), n, s);
       for (int64_t i = 0; i < n; ++i) {
-        const double tm = 3 * kEps * (s.beta1 * std::fabs(m0[i]) + (1 - s.beta1) * std::fabs(g[i]));
-        const double tv = 3 * kEps * (s.beta2 * v0[i] + (1 - s.beta2) * double(g[i]) * g[i]);
+        const double gi = double(g[i]) * grad_scale;  // one more rounding (ε·|g|) when scaled
+        const double tm = 4 * kEps * (s.beta1 * std::fabs(m0[i]) + (1 - s.beta1) * std::fabs(gi));
+        const double tv = 5 * kEps * (s.beta2 * v0[i] + (1 - s.beta2) * gi * gi);
         const double denom = std::sqrt(rv[i]) / s.bias_correction2_sqrt + s.eps;
         const double term = double(s.lr) / s.bias_correction1 * rm[i] / denom;
         const double tp = 3 * kEps * std::fabs(p0[i]) + 10 * kEps * std::fabs(term);
@@ -44,6 +48,7 @@ TEST(OptimizerKernels, AdamWMatchesReference) {
       }
     }
   });
+  }
 }
 
 // Σg² of positive terms: |error| <= n·2⁻⁵³·Σ for any summation order (the worst-case bound).

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "kernels/optimizer.h"
@@ -164,6 +165,40 @@ TEST(Optim, ClipGradNormNeverScalesASharedBuffer) {
   EXPECT_EQ(shared.to_vector(), std::vector<float>(12, 3.0f));  // untouched
   EXPECT_NE(ps.w.grad().raw_data(), shared.raw_data());         // w's gradient is a scaled copy
   EXPECT_EQ(ps.b.grad().raw_data(), b_buffer);                  // b's was scaled in place
+}
+
+// set_grad_scale(clip_grad_scale(norm, max)) then step() is clip_grad_norm then step(), bit for bit,
+// for AdamW and SGD; the gradients stay unscaled and the scale lasts one step.
+TEST(Optim, GradScaleIsClippingWithoutTouchingTheGradients) {
+  for (bool adamw : {true, false}) {
+    SCOPED_TRACE(adamw ? "AdamW" : "SGD");
+    Params clipped, folded;
+    auto make = [&](Params& ps) -> std::unique_ptr<Optimizer> {
+      if (adamw) return std::make_unique<AdamW>(ps.list(), AdamWConfig{.lr = 0.1, .weight_decay = 0.1});
+      return std::make_unique<Sgd>(ps.list(), SgdConfig{.lr = 0.1, .momentum = 0.9});
+    };
+    auto a = make(clipped), b = make(folded);
+    for (int step = 0; step < 4; ++step) {
+      for (Params* ps : {&clipped, &folded}) {
+        ps->w.set_grad(grads(ps->w.shape(), step));
+        ps->b.set_grad(grads(ps->b.shape(), step));
+      }
+      const double max_norm = step == 2 ? 100.0 : 0.5;  // step 2: no clipping
+      auto la = clipped.list(), lb = folded.list();
+      const double norm = clip_grad_norm(la, max_norm);
+      EXPECT_EQ(grad_norm(lb), norm);
+      const double scale = clip_grad_scale(grad_norm(lb), max_norm);
+      EXPECT_EQ(scale, step == 2 ? 1.0 : max_norm / (norm + 1e-6));
+      if (scale != 1.0) b->set_grad_scale(scale);  // step 2 relies on the previous scale having lapsed
+      a->step();
+      b->step();
+      EXPECT_EQ(folded.w.grad().to_vector(), grads(folded.w.shape(), step).to_vector());  // untouched
+      EXPECT_EQ(clipped.w.to_vector(), folded.w.to_vector()) << "step " << step;
+      EXPECT_EQ(clipped.b.to_vector(), folded.b.to_vector()) << "step " << step;
+    }
+  }
+  EXPECT_EQ(clip_grad_scale(NAN, 1.0), 1.0);
+  EXPECT_EQ(clip_grad_scale(INFINITY, 1.0), 1.0);
 }
 
 TEST(Optim, Schedules) {

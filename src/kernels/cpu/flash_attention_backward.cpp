@@ -73,28 +73,44 @@ constexpr int64_t kBr = kAttnBwdTileRows;
 int64_t Lanes() { return static_cast<int64_t>(hn::Lanes(DF())); }
 int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// Qs of a whole work item (group·T rows) is packed once per item when it takes at most this many
+// floats per thread (4 MiB; T = 256, D = 64: 64 KiB per query head); else once per block and tile.
+constexpr int64_t kQCacheFloats = int64_t{1} << 20;
+
 // Per-thread scratch, allocated once per call and thread.
 struct Workspace {
   int64_t dp = 0;  // D rounded up to whole vectors
   hwy::AlignedFreeUniquePtr<float[]> kt, vt;      // [D, kLd]: Kᵀ, Vᵀ
-  hwy::AlignedFreeUniquePtr<float[]> kr;          // [kLd, dp]: K rows
+  hwy::AlignedFreeUniquePtr<float[]> kr;          // [kLd, dp]: K rows (when D % lanes != 0)
   hwy::AlignedFreeUniquePtr<float[]> dk, dv;      // [kLd, dp]: the tile's accumulators when D % lanes != 0
   hwy::AlignedFreeUniquePtr<float[]> q, go;       // [kBr, dp]: Qs and (when D % lanes != 0) dO of a row block
   hwy::AlignedFreeUniquePtr<float[]> s, ds, g;    // [kBr, kLd]: S -> P∘Z, dP -> dS, softcap slope
+  hwy::AlignedFreeUniquePtr<float[]> qc;          // [group·T, dp]: the item's Qs rows, or null (kQCacheFloats)
+  std::vector<char> qc_done;                      // [group·T]: which rows qc holds
+  std::vector<float> delta_item;                  // [group·T]: the item's delta rows
+  const float* qb = nullptr;   // the block's Qs rows, row stride dp (ws.q or inside qc)
   const float* gb = nullptr;   // the block's dO rows (in place or packed), row stride ldg
   int64_t ldg = 0;
+  const float* kb = nullptr;   // the tile's K rows (in place or kr), row stride ldkr
+  int64_t ldkr = 0;
   float lse[kBr], delta[kBr];
   int64_t lo[kBr], hi[kBr];  // bands relative to the tile, empty for fully masked rows
 
   float *dk_acc = nullptr, *dv_acc = nullptr;  // the tile's dK, dV rows [nk, D]: in the outputs or dk, dv
   int64_t ldk = 0, ldv = 0;                    // their row strides
 
-  explicit Workspace(int64_t D) {
+  explicit Workspace(const AttentionParams& p) {
+    const int64_t D = p.D, group = p.H / p.Hkv;
     dp = RoundUp(D, Lanes());
     for (auto* t : {&kt, &vt}) *t = hwy::AllocateAligned<float>(D * kLd);
     for (auto* t : {&kr, &dk, &dv}) *t = hwy::AllocateAligned<float>(kLd * dp);
     for (auto* t : {&q, &go}) *t = hwy::AllocateAligned<float>(kBr * dp);
     for (auto* t : {&s, &ds, &g}) *t = hwy::AllocateAligned<float>(kBr * kLd);
+    if (group * p.T * dp <= kQCacheFloats) {
+      qc = hwy::AllocateAligned<float>(group * p.T * dp);
+      qc_done.resize(group * p.T);
+    }
+    delta_item.resize(group * p.T);
   }
 };
 
@@ -144,6 +160,19 @@ void PackRows(const float* HWY_RESTRICT src, int64_t row_stride, int64_t D, int6
   }
 }
 
+// x[0, n) = 0 for n a multiple of the lanes (inline: memset calls cost more than these short rows).
+HWY_INLINE void ZeroVectors(float* HWY_RESTRICT x, int64_t n) {
+  const DF df;
+  for (int64_t i = 0; i < n; i += Lanes()) hn::StoreU(hn::Zero(df), df, x + i);
+}
+
+// x[0, n) = 0.
+HWY_INLINE void ZeroRow(float* HWY_RESTRICT x, int64_t n) {
+  const int64_t whole = n / Lanes() * Lanes();
+  ZeroVectors(x, whole);
+  for (int64_t i = whole; i < n; ++i) x[i] = 0.0f;
+}
+
 // x[0, n) *= mul.
 void ScaleRow(float* HWY_RESTRICT x, int64_t n, float mul) {
   const DF df;
@@ -153,17 +182,32 @@ void ScaleRow(float* HWY_RESTRICT x, int64_t n, float mul) {
   for (; d < n; ++d) x[d] *= mul;
 }
 
-// Whether all n·dp values (whole vectors) are finite.
-bool AllFinite(const float* x, int64_t n) {
+// Whether all values of n rows of dp floats (whole vectors, row stride ld) are finite.
+bool AllFinite(const float* x, int64_t ld, int64_t n, int64_t dp) {
   const DF df;
   VF acc0 = hn::Zero(df), acc1 = hn::Zero(df);  // x·0 is 0 for finite x and NaN for Inf/NaN
-  int64_t i = 0;
-  for (; i + 2 * Lanes() <= n; i += 2 * Lanes()) {
-    acc0 = hn::MulAdd(hn::Load(df, x + i), hn::Zero(df), acc0);
-    acc1 = hn::MulAdd(hn::Load(df, x + i + Lanes()), hn::Zero(df), acc1);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* xr = x + r * ld;
+    int64_t i = 0;
+    for (; i + 2 * Lanes() <= dp; i += 2 * Lanes()) {
+      acc0 = hn::MulAdd(hn::LoadU(df, xr + i), hn::Zero(df), acc0);
+      acc1 = hn::MulAdd(hn::LoadU(df, xr + i + Lanes()), hn::Zero(df), acc1);
+    }
+    if (i < dp) acc0 = hn::MulAdd(hn::LoadU(df, xr + i), hn::Zero(df), acc0);
   }
-  if (i < n) acc0 = hn::MulAdd(hn::Load(df, x + i), hn::Zero(df), acc0);
   return hn::AllTrue(df, hn::Eq(hn::Add(acc0, acc1), hn::Zero(df)));
+}
+
+// acc[r] = <x_r, y_r> for N rows (row stride ld) over n floats, each summed in order d = 0, 1, ...
+// (the order of the scores' dot products: with one visible key, dP - delta is then exactly 0). N rows
+// at once so that the N dependency chains overlap.
+template <int N>
+HWY_INLINE void DotRows(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, int64_t ld, int64_t n,
+                        float* HWY_RESTRICT acc) {
+  float a[N] = {};
+  for (int64_t d = 0; d < n; ++d)
+    for (int r = 0; r < N; ++r) a[r] += x[r * ld + d] * y[r * ld + d];
+  for (int r = 0; r < N; ++r) acc[r] = a[r];
 }
 
 // ---- micro-kernels ----
@@ -242,7 +286,8 @@ void AccRowsDispatch(int rows, const float* a, int64_t a_rs, int64_t a_ks, int64
 }
 
 // dQ += dS·K when the K tile holds NaN/Inf: zero dS entries (masked keys) are skipped, never multiplied.
-void DqSafe(int64_t rows, const float* ds, int64_t nk, const float* kr, int64_t dp, float* dq, int64_t ldq) {
+void DqSafe(int64_t rows, const float* ds, int64_t nk, const float* kr, int64_t ldkr, int64_t dp, float* dq,
+            int64_t ldq) {
   const DF df;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < nk; ++j) {
@@ -250,7 +295,7 @@ void DqSafe(int64_t rows, const float* ds, int64_t nk, const float* kr, int64_t 
       if (x == 0.0f) continue;
       for (int64_t d = 0; d < dp; d += Lanes()) {
         float* o = dq + r * ldq + d;
-        hn::StoreU(hn::MulAdd(hn::Set(df, x), hn::Load(df, kr + j * dp + d), hn::LoadU(df, o)), df, o);
+        hn::StoreU(hn::MulAdd(hn::Set(df, x), hn::LoadU(df, kr + j * ldkr + d), hn::LoadU(df, o)), df, o);
       }
     }
 }
@@ -338,15 +383,15 @@ void GradRows(const AttentionParams& p, Workspace& ws, const TileCtx& t, int64_t
     if (ws.lo[r] < ws.hi[r]) lo_min = std::min(lo_min, ws.lo[r]), hi_max = std::max(hi_max, ws.hi[r]);
   const int64_t c0 = hi_max > 0 ? lo_min / Lanes() * Lanes() : 0, c1 = hi_max > 0 ? RoundUp(hi_max, Lanes()) : 0;
   if (c0 < c1) {
-    AbtRows<R, kVecs>(ws.q.get() + r0 * ws.dp, ws.dp, p.D, ws.kt.get(), c0, c1, ws.s.get() + r0 * kLd);
+    AbtRows<R, kVecs>(ws.qb + r0 * ws.dp, ws.dp, p.D, ws.kt.get(), c0, c1, ws.s.get() + r0 * kLd);
     AbtRows<R, kVecs>(ws.gb + r0 * ws.ldg, ws.ldg, p.D, ws.vt.get(), c0, c1, ws.ds.get() + r0 * kLd);
   }
   const bool terms = attention_has_logit_terms(p);
   for (int64_t r = r0; r < r0 + R; ++r) {
     float* sr = ws.s.get() + r * kLd;
     float* dr = ws.ds.get() + r * kLd;
-    if (c0 > 0) std::fill(sr, sr + c0, 0.0f), std::fill(dr, dr + c0, 0.0f);
-    if (c1 < t.ncp) std::fill(sr + c1, sr + t.ncp, 0.0f), std::fill(dr + c1, dr + t.ncp, 0.0f);
+    ZeroVectors(sr, c0), ZeroVectors(dr, c0);
+    ZeroVectors(sr + c1, t.ncp - c1), ZeroVectors(dr + c1, t.ncp - c1);
     if (c0 >= c1) continue;
     if (terms) LogitTerms(p, t.b, t.h, t.i0 + r, t.kb, t.nk, c0, c1, sr, ws.g.get() + r * kLd);
     std::fill(sr + c0, sr + std::clamp(ws.lo[r], c0, c1), kNegInf);
@@ -371,7 +416,7 @@ bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const Ti
   bool any = false;
   for (int64_t r = 0; r < rows; ++r) {
     ws.lse[r] = pl.lse[row0 + r];
-    ws.delta[r] = pl.delta[row0 + r];
+    ws.delta[r] = ws.delta_item[(t.h % (p.H / p.Hkv)) * p.T + t.i0 + r];
     const bool dead = ws.lse[r] == kNegInf;  // fully masked row: no gradient
     ws.lo[r] = dead ? 0 : std::clamp<int64_t>(pl.lo[t.b * p.T + t.i0 + r] - t.kb, 0, t.nk);
     ws.hi[r] = dead ? 0 : std::clamp<int64_t>(pl.hi[t.b * p.T + t.i0 + r] - t.kb, ws.lo[r], t.nk);
@@ -380,7 +425,23 @@ bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const Ti
   if (!any) return false;
   const int64_t qo = t.b * p.q_stride[0] + t.h * p.q_stride[1] + t.i0 * p.q_stride[2];
   const int64_t oo = t.b * p.o_stride[0] + t.h * p.o_stride[1] + t.i0 * p.o_stride[2];
-  PackRows(p.q + qo, p.q_stride[2], p.D, rows, ws.dp, p.scale, ws.q.get());
+  if (ws.qc == nullptr) {
+    PackRows(p.q + qo, p.q_stride[2], p.D, rows, ws.dp, p.scale, ws.q.get());
+    ws.qb = ws.q.get();
+  } else {  // packed once per item: the first tile that needs a row packs it
+    const int64_t r0 = t.h % (p.H / p.Hkv) * p.T + t.i0;  // the block's first row in qc
+    ws.qb = ws.qc.get() + r0 * ws.dp;
+    for (int64_t r = 0; r < rows;) {
+      if (ws.qc_done[r0 + r]) {
+        ++r;
+        continue;
+      }
+      int64_t e = r;
+      while (e < rows && !ws.qc_done[r0 + e]) ws.qc_done[r0 + e++] = 1;
+      PackRows(p.q + qo + r * p.q_stride[2], p.q_stride[2], p.D, e - r, ws.dp, p.scale, ws.qc.get() + (r0 + r) * ws.dp);
+      r = e;
+    }
+  }
   if (ws.dp == p.D) {
     ws.gb = pl.dout + oo, ws.ldg = p.o_stride[2];
   } else {
@@ -420,17 +481,34 @@ void BlockBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, cons
     if (f >= l) continue;
     AccRowsDispatch<kRows>(R, ws.s.get() + f * kLd + o, 1, kLd, l - f, ws.gb + f * ws.ldg, ws.ldg,
                            ws.dv_acc + o * ws.ldv, ws.ldv, dp);
-    AccRowsDispatch<kRows>(R, ws.ds.get() + f * kLd + o, 1, kLd, l - f, ws.q.get() + f * dp, dp,
+    AccRowsDispatch<kRows>(R, ws.ds.get() + f * kLd + o, 1, kLd, l - f, ws.qb + f * dp, dp,
                            ws.dk_acc + o * ws.ldk, ws.ldk, dp);
   }
-  if (!t.k_finite) return DqSafe(rows, ws.ds.get(), t.nk, ws.kr.get(), dp, dq, ldq);
+  if (!t.k_finite) return DqSafe(rows, ws.ds.get(), t.nk, ws.kb, ws.ldkr, dp, dq, ldq);
   for (int64_t r = 0; r < rows; r += kRows) {  // dQ += dS K for kRows rows
     const int R = static_cast<int>(std::min<int64_t>(kRows, rows - r));
     int64_t k0, k1;
     KeysSeen(ws, r, r + R, &k0, &k1);
     if (k0 >= k1) continue;
-    AccRowsDispatch<kRows>(R, ws.ds.get() + r * kLd + k0, kLd, 1, k1 - k0, ws.kr.get() + k0 * dp, dp, dq + r * ldq,
+    AccRowsDispatch<kRows>(R, ws.ds.get() + r * kLd + k0, kLd, 1, k1 - k0, ws.kb + k0 * ws.ldkr, ws.ldkr, dq + r * ldq,
                            ldq, dp);
+  }
+}
+
+// Step 1 for the item's rows: delta = <dO, out> of the group's T rows of every query head (0 for fully
+// masked rows), into ws.delta_item. (Items of one (b, hk) in other chunks compute the same values.)
+void ItemDelta(const AttentionParams& p, const Plan& pl, Workspace& ws, int64_t b, int64_t hk) {
+  const int64_t group = p.H / p.Hkv;
+  for (int64_t hr = 0; hr < group; ++hr) {
+    const int64_t h = hk * group + hr;
+    const float* lse = pl.lse + (b * p.H + h) * p.T;
+    const int64_t off = b * p.o_stride[0] + h * p.o_stride[1], ld = p.o_stride[2];
+    float* delta = ws.delta_item.data() + hr * p.T;
+    int64_t i = 0;
+    for (; i + 8 <= p.T; i += 8) DotRows<8>(pl.dout + off + i * ld, pl.out + off + i * ld, ld, p.D, delta + i);
+    for (; i < p.T; ++i) DotRows<1>(pl.dout + off + i * ld, pl.out + off + i * ld, ld, p.D, delta + i);
+    for (i = 0; i < p.T; ++i)
+      if (lse[i] == kNegInf) delta[i] = 0.0f;
   }
 }
 
@@ -445,7 +523,9 @@ void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64
   };
   const int64_t ldq = pl.dq_direct ? pl.dqs.row : dp;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
-    for (int64_t i = 0; i < p.T; ++i) std::fill_n(dq_row(h, i), pl.dq_direct ? p.D : dp, 0.0f);
+    for (int64_t i = 0; i < p.T; ++i) ZeroRow(dq_row(h, i), pl.dq_direct ? p.D : dp);
+  ItemDelta(p, pl, ws, b, hk);
+  std::fill(ws.qc_done.begin(), ws.qc_done.end(), 0);
   const int64_t* lo = pl.lo.data() + b * p.T;
   const int64_t* hi = pl.hi.data() + b * p.T;
   const int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
@@ -456,15 +536,19 @@ void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64
     const float* v = p.v + b * p.v_stride[0] + hk * p.v_stride[1] + t.kb * p.v_stride[2];
     PackT(k, p.k_stride[2], p.D, t.nk, t.ncp, ws.kt.get());
     PackT(v, p.v_stride[2], p.D, t.nk, t.ncp, ws.vt.get());
-    PackRows(k, p.k_stride[2], p.D, t.nk, dp, 1.0f, ws.kr.get());
-    t.k_finite = AllFinite(ws.kr.get(), t.nk * dp);
+    if (dp == p.D) {  // K rows read in place
+      ws.kb = k, ws.ldkr = p.k_stride[2];
+    } else {
+      PackRows(k, p.k_stride[2], p.D, t.nk, dp, 1.0f, ws.kr.get());
+      ws.kb = ws.kr.get(), ws.ldkr = dp;
+    }
+    t.k_finite = AllFinite(ws.kb, ws.ldkr, t.nk, dp);
     // dK, dV accumulate in the outputs' rows when those are whole vectors, else in ws.dk, ws.dv.
     const bool in_place = dp == p.D;
     ws.dk_acc = in_place ? pl.dks.row_ptr(pl.dk, b, hk, t.kb) : ws.dk.get();
     ws.dv_acc = in_place ? pl.dvs.row_ptr(pl.dv, b, hk, t.kb) : ws.dv.get();
     ws.ldk = in_place ? pl.dks.row : dp, ws.ldv = in_place ? pl.dvs.row : dp;
-    for (int64_t j = 0; j < t.nk; ++j) std::fill_n(ws.dk_acc + j * ws.ldk, dp, 0.0f);
-    for (int64_t j = 0; j < t.nk; ++j) std::fill_n(ws.dv_acc + j * ws.ldv, dp, 0.0f);
+    for (int64_t j = 0; j < t.nk; ++j) ZeroVectors(ws.dk_acc + j * ws.ldk, dp), ZeroVectors(ws.dv_acc + j * ws.ldv, dp);
     // Rows that may see the tile form one range: both band ends are non-decreasing in i.
     const int64_t i_begin = std::upper_bound(hi, hi + p.T, t.kb) - hi;
     const int64_t i_end = std::max(i_begin, std::lower_bound(lo, lo + p.T, t.kb + t.nk) - lo);
@@ -483,21 +567,6 @@ void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64
     for (int64_t i = 0; i < p.T; ++i) ScaleRow(dq_row(h, i), p.D, p.scale);
 }
 
-// Step 1 and 2: delta, then bands and chunk boundaries (shared with the bf16 backward).
-void Prepare(const AttentionParams& p, Plan& pl) {
-  const int64_t rows = p.B * p.H * p.T;
-  pl.delta.resize(rows);
-#pragma omp parallel for schedule(static) num_threads(attn::num_threads())
-  for (int64_t n = 0; n < rows; ++n) {
-    const int64_t r = attention_row_in_memory_order(p, n);
-    const int64_t b = r / (p.H * p.T), h = (r / p.T) % p.H, i = r % p.T;
-    const int64_t off = b * p.o_stride[0] + h * p.o_stride[1] + i * p.o_stride[2];
-    float acc = 0.0f;
-    for (int64_t d = 0; d < p.D; ++d) acc += pl.dout[off + d] * pl.out[off + d];
-    pl.delta[r] = pl.lse[r] == kNegInf ? 0.0f : acc;
-  }
-  attention_backward_bands(p, pl.n_chunks, pl.lo, pl.hi, pl.bounds);
-}
 
 // Step 4 (unless dq_direct): dq = scale · sum_c dqp[c], chunk by chunk in order.
 void ReduceDq(const AttentionParams& p, const Plan& pl, float* dq) {
@@ -527,12 +596,12 @@ void BackwardImpl(const AttentionParams& p, const float* out, const float* dout,
   pl.dp = RoundUp(p.D, Lanes());
   pl.dq_direct = pl.n_chunks == 1 && pl.dp == p.D;
   if (!pl.dq_direct) pl.dqp = hwy::AllocateAligned<float>(pl.n_chunks * p.B * p.H * p.T * pl.dp);
-  Prepare(p, pl);
+  attention_backward_bands(p, pl.n_chunks, pl.lo, pl.hi, pl.bounds);  // step 2 (step 1: ItemDelta)
   const int64_t n_items = p.B * p.Hkv * pl.n_chunks;
   const int nt = static_cast<int>(std::min<int64_t>(attn::num_threads(), n_items));
 #pragma omp parallel num_threads(nt)
   {
-    Workspace ws(p.D);
+    Workspace ws(p);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < n_items; ++it)
       ItemBackward(p, pl, ws, it / (p.Hkv * pl.n_chunks), (it / pl.n_chunks) % p.Hkv, it % pl.n_chunks);

@@ -38,7 +38,9 @@ HWY_INLINE void AdamWRun(float* p, const float* g, float* m, float* v, int64_t n
   const VF b2 = hn::Set(d, s.beta2), c2 = hn::Set(d, 1.0f - s.beta2);
   const VF decay = hn::Set(d, 1.0f - s.lr * s.weight_decay), step = hn::Set(d, s.lr / s.bias_correction1);
   const VF inv_bc2 = hn::Set(d, 1.0f / s.bias_correction2_sqrt), eps = hn::Set(d, s.eps);
+  const VF gs = hn::Set(d, s.grad_scale);
   auto update = [&](VF vp, VF vg, VF& vm, VF& vv) {
+    vg = hn::Mul(vg, gs);  // exact when 1; else the product clip_grad_norm would have stored
     vm = hn::MulAdd(b1, vm, hn::Mul(c1, vg));
     vv = hn::MulAdd(b2, vv, hn::Mul(hn::Mul(c2, vg), vg));
     const VF denom = hn::MulAdd(hn::Sqrt(vv), inv_bc2, eps);

@@ -8,8 +8,9 @@ namespace attn::kernels::ref {
 // The same formula one element at a time in double: the oracle for the test.
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s) {
   for (int64_t i = 0; i < n; ++i) {
-    const double mi = double(s.beta1) * m[i] + (1.0 - s.beta1) * g[i];
-    const double vi = double(s.beta2) * v[i] + (1.0 - s.beta2) * double(g[i]) * g[i];
+    const double gi = double(g[i]) * s.grad_scale;
+    const double mi = double(s.beta1) * m[i] + (1.0 - s.beta1) * gi;
+    const double vi = double(s.beta2) * v[i] + (1.0 - s.beta2) * gi * gi;
     m[i] = static_cast<float>(mi);
     v[i] = static_cast<float>(vi);
     const double pd = double(p[i]) * (1.0 - double(s.lr) * s.weight_decay);
