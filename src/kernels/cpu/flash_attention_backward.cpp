@@ -4,15 +4,16 @@
 // Notation: P = exp(S - lse) (the forward's softmax), Z = dropout multipliers (0 or 1/(1-p)),
 // G = d softcap / d logit = 1 - tanh² (1 without softcap), Qs = scale·Q rounded to f32 as the forward
 // rounds it (so that the recomputed scores match the ones lse was taken over; with logits of 1e4 a
-// different rounding would shift p = exp(s - lse) visibly). dO is read in place when its rows are
-// whole vectors; dQ is scaled when reduced.
-//   1. delta_i = <dO_i, out_i> for every row (= sum_j P_ij Z_ij dP_ij: the softmax Jacobian's shift).
-//      Each row's structural key band [lo, hi) (causal, window, padding).
+// different rounding would shift p = exp(s - lse) visibly). dO and K are read in place when their
+// rows are whole vectors; dQ is scaled when reduced.
+//   1. Each row's structural key band [lo, hi) (causal, window, padding).
 //   2. Plan: split the key tiles of each batch item into chunks holding equal shares of the visible
 //      (query, key) pairs (so causal work balances); the chunk count depends on B, Hkv, S only.
-//   3. Work item = (b, kv head, chunk). Per key tile: pack Kᵀ, Vᵀ (for the score-like products) and K
-//      rows (for dQ), zero dK/dV accumulators; then for every query head of the group and every block
-//      of up to kAttnBwdTileRows rows whose band meets the tile:
+//   3. Work item = (b, kv head, chunk). First delta_i = <dO_i, out_i> for the rows of its query heads
+//      (= sum_j P_ij Z_ij dP_ij: the softmax Jacobian's shift). Per key tile: pack Kᵀ, Vᵀ (for the
+//      score-like products), zero dK/dV accumulators; then for every query head of the group and
+//      every block of up to kAttnBwdTileRows rows whose band meets the tile (Qs packed once per item
+//      when it fits kQCacheFloats, else per block):
 //        S = Qs·Kᵀ, logit terms, masks (overwrite with -inf);  dP = dO·Vᵀ     (register-blocked;
 //        per kRows rows only the whole vectors of keys those rows see, P = dS = 0 elsewhere)
 //        P = exp(S - lse); dS = P ∘ (Z∘dP - delta) ∘ G, forced to 0 where P = 0  (so NaN in a masked
@@ -71,6 +72,7 @@ constexpr int64_t kLd = kAttnBwdTileKeys;  // row stride of the score tiles and 
 constexpr int64_t kBr = kAttnBwdTileRows;
 
 int64_t Lanes() { return static_cast<int64_t>(hn::Lanes(DF())); }
+constexpr int64_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);  // Lanes() at most
 int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 // Qs of a whole work item (group·T rows) is packed once per item when it takes at most this many
@@ -87,7 +89,7 @@ struct Workspace {
   hwy::AlignedFreeUniquePtr<float[]> s, ds, g;    // [kBr, kLd]: S -> P∘Z, dP -> dS, softcap slope
   hwy::AlignedFreeUniquePtr<float[]> qc;          // [group·T, dp]: the item's Qs rows, or null (kQCacheFloats)
   std::vector<char> qc_done;                      // [group·T]: which rows qc holds
-  std::vector<float> delta_item;                  // [group·T]: the item's delta rows
+  std::vector<float> delta_item;                  // [group·T]: delta of the item's rows
   const float* qb = nullptr;   // the block's Qs rows, row stride dp (ws.q or inside qc)
   const float* gb = nullptr;   // the block's dO rows (in place or packed), row stride ldg
   int64_t ldg = 0;
@@ -106,11 +108,11 @@ struct Workspace {
     for (auto* t : {&kr, &dk, &dv}) *t = hwy::AllocateAligned<float>(kLd * dp);
     for (auto* t : {&q, &go}) *t = hwy::AllocateAligned<float>(kBr * dp);
     for (auto* t : {&s, &ds, &g}) *t = hwy::AllocateAligned<float>(kBr * kLd);
+    delta_item.resize(group * p.T);
     if (group * p.T * dp <= kQCacheFloats) {
       qc = hwy::AllocateAligned<float>(group * p.T * dp);
       qc_done.resize(group * p.T);
     }
-    delta_item.resize(group * p.T);
   }
 };
 
@@ -160,10 +162,21 @@ void PackRows(const float* HWY_RESTRICT src, int64_t row_stride, int64_t D, int6
   }
 }
 
-// x[0, n) = 0 for n a multiple of the lanes (inline: memset calls cost more than these short rows).
+// x[0, n) = 0 for n a multiple of the lanes. Inline stores: these rows are short (at most a tile's
+// kLd keys or D), and a memset call per row was ~5 % of the backward at T = 256. (Four stores per
+// iteration and an unrolled tail, which compilers do not turn back into a memset call.)
 HWY_INLINE void ZeroVectors(float* HWY_RESTRICT x, int64_t n) {
   const DF df;
-  for (int64_t i = 0; i < n; i += Lanes()) hn::StoreU(hn::Zero(df), df, x + i);
+  const VF z = hn::Zero(df);
+  const int64_t L = Lanes();
+  int64_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    hn::StoreU(z, df, x + i), hn::StoreU(z, df, x + i + L);
+    hn::StoreU(z, df, x + i + 2 * L), hn::StoreU(z, df, x + i + 3 * L);
+  }
+  if (i < n) hn::StoreU(z, df, x + i);
+  if (i + L < n) hn::StoreU(z, df, x + i + L);
+  if (i + 2 * L < n) hn::StoreU(z, df, x + i + 2 * L);
 }
 
 // x[0, n) = 0.
@@ -198,16 +211,42 @@ bool AllFinite(const float* x, int64_t ld, int64_t n, int64_t dp) {
   return hn::AllTrue(df, hn::Eq(hn::Add(acc0, acc1), hn::Zero(df)));
 }
 
-// acc[r] = <x_r, y_r> for N rows (row stride ld) over n floats, each summed in order d = 0, 1, ...
-// (the order of the scores' dot products: with one visible key, dP - delta is then exactly 0). N rows
-// at once so that the N dependency chains overlap.
-template <int N>
-HWY_INLINE void DotRows(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, int64_t ld, int64_t n,
-                        float* HWY_RESTRICT acc) {
-  float a[N] = {};
-  for (int64_t d = 0; d < n; ++d)
-    for (int r = 0; r < N; ++r) a[r] += x[r * ld + d] * y[r * ld + d];
-  for (int r = 0; r < N; ++r) acc[r] = a[r];
+// acc[r] = <x + off[r], y + off[r]> over D floats for n <= Lanes() rows, each summed as the scalar
+// loop `a += x[d] * y[d]` (d = 0, 1, ...) sums it, but with the lanes along the rows: the rows'
+// dependency chains overlap instead of running one after another (one row at a time, with the index
+// divisions, delta was ~6 % of the backward at T = 256, D = 64). On AVX-512 with 16 rows and D % 16
+// == 0 by 16×16 transposes, else through a transposed copy in a small buffer.
+void DotRows(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, const int64_t* off, int64_t n, int64_t D,
+             float* HWY_RESTRICT acc) {
+  const DF df;
+  const int64_t L = Lanes();
+  VF a = hn::Zero(df);
+#ifdef ATTN_FLASH_TRANSPOSE16
+  if (n == 16 && D % 16 == 0) {
+    for (int64_t d0 = 0; d0 < D; d0 += 16) {
+      __m512 xr[16], yr[16];
+      for (int k = 0; k < 16; ++k) xr[k] = _mm512_loadu_ps(x + off[k] + d0), yr[k] = _mm512_loadu_ps(y + off[k] + d0);
+      Transpose16(xr), Transpose16(yr);
+      for (int k = 0; k < 16; ++k) a.raw = _mm512_fmadd_ps(xr[k], yr[k], a.raw);
+    }
+    hn::StoreU(a, df, acc);
+    return;
+  }
+#endif
+  constexpr int64_t kChunk = 16;
+  HWY_ALIGN float xt[kChunk * kMaxLanes], yt[kChunk * kMaxLanes];
+  for (int64_t d0 = 0; d0 < D; d0 += kChunk) {
+    const int64_t nd = std::min(kChunk, D - d0);
+    for (int64_t k = 0; k < L; ++k)
+      for (int64_t d = 0; d < nd; ++d) {
+        xt[d * L + k] = k < n ? x[off[k] + d0 + d] : 0.0f;
+        yt[d * L + k] = k < n ? y[off[k] + d0 + d] : 0.0f;
+      }
+    for (int64_t d = 0; d < nd; ++d) a = hn::MulAdd(hn::Load(df, xt + d * L), hn::Load(df, yt + d * L), a);
+  }
+  HWY_ALIGN float out[kMaxLanes];
+  hn::Store(a, df, out);
+  std::copy_n(out, n, acc);
 }
 
 // ---- micro-kernels ----
@@ -416,7 +455,7 @@ bool PackBlock(const AttentionParams& p, const Plan& pl, Workspace& ws, const Ti
   bool any = false;
   for (int64_t r = 0; r < rows; ++r) {
     ws.lse[r] = pl.lse[row0 + r];
-    ws.delta[r] = ws.delta_item[(t.h % (p.H / p.Hkv)) * p.T + t.i0 + r];
+    ws.delta[r] = ws.delta_item[t.h % (p.H / p.Hkv) * p.T + t.i0 + r];
     const bool dead = ws.lse[r] == kNegInf;  // fully masked row: no gradient
     ws.lo[r] = dead ? 0 : std::clamp<int64_t>(pl.lo[t.b * p.T + t.i0 + r] - t.kb, 0, t.nk);
     ws.hi[r] = dead ? 0 : std::clamp<int64_t>(pl.hi[t.b * p.T + t.i0 + r] - t.kb, ws.lo[r], t.nk);
@@ -495,19 +534,23 @@ void BlockBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, cons
   }
 }
 
-// Step 1 for the item's rows: delta = <dO, out> of the group's T rows of every query head (0 for fully
-// masked rows), into ws.delta_item. (Items of one (b, hk) in other chunks compute the same values.)
+// Step 1 for the item: delta of the T rows of each of its query heads (0 for fully masked rows).
+// Here rather than in a pass of its own over all rows (that pass, memory-bound on out, which nothing
+// else reads, cost ~6 % of the backward at T = 256): out's misses now overlap the item's products.
+// Other chunks' items compute the same values.
 void ItemDelta(const AttentionParams& p, const Plan& pl, Workspace& ws, int64_t b, int64_t hk) {
-  const int64_t group = p.H / p.Hkv;
+  const int64_t group = p.H / p.Hkv, L = Lanes();
+  int64_t off[kMaxLanes];
   for (int64_t hr = 0; hr < group; ++hr) {
     const int64_t h = hk * group + hr;
     const float* lse = pl.lse + (b * p.H + h) * p.T;
-    const int64_t off = b * p.o_stride[0] + h * p.o_stride[1], ld = p.o_stride[2];
     float* delta = ws.delta_item.data() + hr * p.T;
-    int64_t i = 0;
-    for (; i + 8 <= p.T; i += 8) DotRows<8>(pl.dout + off + i * ld, pl.out + off + i * ld, ld, p.D, delta + i);
-    for (; i < p.T; ++i) DotRows<1>(pl.dout + off + i * ld, pl.out + off + i * ld, ld, p.D, delta + i);
-    for (i = 0; i < p.T; ++i)
+    for (int64_t i0 = 0; i0 < p.T; i0 += L) {
+      const int64_t n = std::min(L, p.T - i0);
+      for (int64_t k = 0; k < n; ++k) off[k] = b * p.o_stride[0] + h * p.o_stride[1] + (i0 + k) * p.o_stride[2];
+      DotRows(pl.dout, pl.out, off, n, p.D, delta + i0);
+    }
+    for (int64_t i = 0; i < p.T; ++i)
       if (lse[i] == kNegInf) delta[i] = 0.0f;
   }
 }
@@ -524,8 +567,8 @@ void ItemBackward(const AttentionParams& p, const Plan& pl, Workspace& ws, int64
   const int64_t ldq = pl.dq_direct ? pl.dqs.row : dp;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
     for (int64_t i = 0; i < p.T; ++i) ZeroRow(dq_row(h, i), pl.dq_direct ? p.D : dp);
-  ItemDelta(p, pl, ws, b, hk);
   std::fill(ws.qc_done.begin(), ws.qc_done.end(), 0);
+  ItemDelta(p, pl, ws, b, hk);
   const int64_t* lo = pl.lo.data() + b * p.T;
   const int64_t* hi = pl.hi.data() + b * p.T;
   const int64_t* bounds = pl.bounds.data() + b * (pl.n_chunks + 1);
