@@ -535,10 +535,12 @@ void ForwardImpl(const AttentionParams& p, float* out, float* lse) {
 #pragma omp parallel num_threads(nt)
   {
     Workspace ws(p.D);
-    // Last query tiles first: under causal masking they are the heaviest (dynamic balance).
+    // The query tiles of one (b, h) one after another, so that its K/V rows are still in cache (the
+    // items of one head read nested prefixes of them under causal masking), the last tiles first:
+    // they are the heaviest (dynamic balance; the last items taken are a head's lightest).
 #pragma omp for schedule(dynamic, 1)
     for (int64_t n = 0; n < n_items; ++n) {
-      Item it = MakeItem(p, (n % bh) / p.H, n % p.H, n_tiles - 1 - n / bh);
+      Item it = MakeItem(p, n / n_tiles / p.H, n / n_tiles % p.H, n_tiles - 1 - n % n_tiles);
       ForwardItem(p, ws, it, out, lse);
     }
   }
