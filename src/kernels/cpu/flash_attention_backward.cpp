@@ -60,7 +60,7 @@ using VF = hn::Vec<DF>;
 namespace {
 
 // Register blocking: kRows output rows x kVecs vectors. AVX-512: 8 x 2 (16 accumulators of 32 zmm)
-// divides the 64-row blocks and 64-key tiles exactly (6 x 4, as the forward, left 4-row remainder
+// divides the row blocks and 64-key tiles exactly (6 x 4, as the forward, left 4-row remainder
 // blocks) and follows the causal diagonal in 32-key steps: 3 % faster at T = 256 than 6 x 4.
 #if HWY_MAX_BYTES >= 64
 constexpr int kRows = 8, kVecs = 2;

@@ -24,7 +24,7 @@
 namespace attn::kernels {
 
 inline constexpr int64_t kAttnBwdTileKeys = 64;  // keys per K/V tile (the dK/dV accumulators)
-inline constexpr int64_t kAttnBwdTileRows = 64;  // query rows per block streamed past a K/V tile
+inline constexpr int64_t kAttnBwdTileRows = 128;  // query rows per block streamed past a K/V tile
 inline constexpr int64_t kAttnBwdMaxChunks = 8;  // key chunks per (batch, kv head), at most
 inline constexpr int64_t kAttnBwdPartialBytes = int64_t{256} << 20;  // dQ partials beyond one chunk's
 
