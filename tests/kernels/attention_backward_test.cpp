@@ -307,6 +307,33 @@ TEST(AttentionBackwardKernel, FullyMaskedRowsGiveZeroGradientsNeverNaN) {
   }
 }
 
+TEST(AttentionBackwardKernel, OneVisibleKeyGivesExactlyZeroQueryAndKeyGradients) {
+  // With one key the softmax is the constant 1, so dq and dk are exactly 0: out = v exactly, and
+  // delta = <dO, out> must round as dP = <dO, v> does (same products, same order) for dS = P (dP -
+  // delta) to cancel. S = 1, and causal T = S where row 0 sees key 0 only. On AVX-512, D = 24 takes
+  // delta's generic path (rows along lanes through a buffer); 64 and 80 the 16x16 transposes for
+  // whole groups of 16 rows and the generic path for the rest.
+  for (int64_t D : {24, 64, 80}) {
+    for (const Case& c : {Case{.B = 2, .H = 4, .Hkv = 2, .T = 37, .S = 1, .D = D},
+                          Case{.B = 1, .H = 2, .Hkv = 2, .T = 20, .S = 20, .D = D, .causal = true}}) {
+      SCOPED_TRACE(testing::Message() << "D=" << D << " S=" << c.S);
+      Problem pr(c, 11);
+      for (int64_t target : usable_targets()) {
+        SCOPED_TRACE(target_name(target));
+        ScopedCpuTarget force(target);
+        const Grads g = flash(pr.p, pr.dout.data());
+        for (int64_t b = 0; b < c.B; ++b)
+          for (int64_t h = 0; h < c.H; ++h)
+            for (int64_t d = 0; d < D; ++d) {
+              const int64_t rows = c.S == 1 ? c.T : 1;  // causal: row 0 only
+              for (int64_t i = 0; i < rows; ++i) EXPECT_EQ(g.dq[((b * c.H + h) * c.T + i) * D + d], 0.0f);
+            }
+        for (int64_t j = 0; j < c.B * c.Hkv * D && c.S == 1; ++j) EXPECT_EQ(g.dk[j], 0.0f);
+      }
+    }
+  }
+}
+
 TEST(AttentionBackwardKernel, NanInKeySeenByLaterRowsOnlyStaysThere) {
   // Causal T = S = 7: key 6 is visible to row 6 only. Its NaN must not reach rows 0..5 or other keys.
   for (int64_t target : usable_targets()) {
