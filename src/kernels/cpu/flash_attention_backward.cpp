@@ -165,8 +165,8 @@ void PackRows(const float* HWY_RESTRICT src, int64_t row_stride, int64_t D, int6
 }
 
 // x[0, n) = 0 for n a multiple of the lanes. Inline stores: these rows are short (at most a tile's
-// kLd keys or D), and a memset call per row was ~5 % of the backward at T = 256. (Four stores per
-// iteration and an unrolled tail, which compilers do not turn back into a memset call.)
+// kLd keys or D) and std::fill made a memset call per row. (Four stores per iteration and an
+// unrolled tail, which compilers do not turn back into a memset call.)
 HWY_INLINE void ZeroVectors(float* HWY_RESTRICT x, int64_t n) {
   const DF df;
   const VF z = hn::Zero(df);
@@ -213,11 +213,11 @@ bool AllFinite(const float* x, int64_t ld, int64_t n, int64_t dp) {
   return hn::AllTrue(df, hn::Eq(hn::Add(acc0, acc1), hn::Zero(df)));
 }
 
-// acc[r] = <x + off[r], y + off[r]> over D floats for n <= Lanes() rows, each summed as the scalar
-// loop `a += x[d] * y[d]` (d = 0, 1, ...) sums it, but with the lanes along the rows: the rows'
-// dependency chains overlap instead of running one after another (one row at a time, with the index
-// divisions, delta was ~6 % of the backward at T = 256, D = 64). On AVX-512 with 16 rows and D % 16
-// == 0 by 16×16 transposes, else through a transposed copy in a small buffer.
+// acc[r] = <x + off[r], y + off[r]> over D floats for n <= Lanes() rows, each summed with one MulAdd
+// per d in order d = 0, 1, ..., as AbtTile sums dP = <dO, v> (with one visible key, out = v and
+// dS = P (dP - delta) is then exactly 0). The lanes run along the rows, so that the rows' dependency
+// chains overlap (one scalar row at a time was latency-bound). On AVX-512 with 16 rows and D % 16 == 0
+// by 16×16 transposes, else through a transposed copy in a small buffer.
 void DotRows(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, const int64_t* off, int64_t n, int64_t D,
              float* HWY_RESTRICT acc) {
   const DF df;
