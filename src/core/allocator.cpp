@@ -1,6 +1,7 @@
 // core/allocator.cpp — the host block cache (see attn/allocator.h).
 #include <attn/allocator.h>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,7 +62,17 @@ HostCache& cache() {
   return *c;
 }
 
+constexpr size_t kHugePage = size_t{2} << 20;
+
 void* malloc_aligned(size_t bytes) {
+  if (bytes >= kHugePage) {  // whole, aligned huge pages, so that the hint can cover every byte
+    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, rounded);
+#if defined(MADV_HUGEPAGE)
+    if (p != nullptr) ::madvise(p, rounded, MADV_HUGEPAGE);  // a hint: an error changes nothing
+#endif
+    return p;
+  }
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   return std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
 }

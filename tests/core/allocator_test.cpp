@@ -39,6 +39,22 @@ TEST_F(HostCacheTest, AFreedLargeBlockIsHandedOutAgain) {
   EXPECT_EQ(z.get({999, 998}), 0.0);
 }
 
+// Blocks of 2 MiB and more start on a 2 MiB boundary (whole huge pages for the MADV_HUGEPAGE hint),
+// with or without the cache; smaller ones on 64 bytes.
+TEST_F(HostCacheTest, LargeBlocksAreHugePageAligned) {
+  for (size_t limit : {size_t{64} << 20, size_t{0}}) {
+    set_host_cache_limit(limit);
+    for (int64_t floats : {int64_t{1} << 19, int64_t{3} << 19, int64_t{3145728} + 7}) {  // 2, 6, 12+ MiB
+      Tensor t = Tensor::empty({floats});
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw_data()) % (uintptr_t{2} << 20), 0u) << floats << " floats";
+      t.fill(1.0);  // every byte of the block is usable
+      EXPECT_EQ(t.get({floats - 1}), 1.0);
+    }
+    Tensor small = Tensor::empty({300000});  // 1.2 MB
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(small.raw_data()) % 64, 0u);
+  }
+}
+
 TEST_F(HostCacheTest, SmallBlocksBypassTheCache) {
   const HostCacheStats before = host_cache_stats();
   { Tensor t = Tensor::empty({1000}); }
