@@ -74,18 +74,29 @@ TEST(Gemm, BiasRowOnEveryBackend) {
               for (int64_t n = 0; n < c.N; ++n) C[m * ldc + n] -= bias[n];
           });
         }
+    // A linear's forward at fc1-like sizes (oneDNN: the GEMM, then the bias in a pass of its own).
+    for (const GemmCase& c : {GemmCase{1030, 1040, 96, 1, 1.0f, 0.0f}, GemmCase{1024, 1024, 512, 0, 1.0f, 0.0f}}) {
+      const auto bias = random_floats(c.N, -1, 1, 5);
+      check_case(c, false, true, [&](const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+        sgemm(false, true, c.M, c.N, c.K, c.alpha, A, lda, B, ldb, c.beta, C, ldc, bias.data());
+        for (int64_t m = 0; m < c.M; ++m)
+          for (int64_t n = 0; n < c.N; ++n) C[m * ldc + n] -= bias[n];
+      });
+    }
   }
   set_gemm_backend(saved);
 }
 
 // The fused-bias products give the same bits on 1 and 2 threads (the trainer's thread-count
-// invariance rests on it): fc2's shape, a single row (generation), a tall-skinny one, a long K.
+// invariance rests on it): fc2's shape, a single row (generation), a tall-skinny one, a long K, and
+// fc1's in a 6/6/384 step (GEMM, then the bias).
 TEST(Gemm, BiasProductSameBitsOnOneAndTwoThreads) {
   const int saved = num_threads();
   struct Shape {
     int64_t M, N, K;
   };
-  for (const Shape& s : {Shape{256, 384, 1536}, Shape{1, 384, 1536}, Shape{7, 65, 384}, Shape{64, 32, 8192}}) {
+  for (const Shape& s : {Shape{256, 384, 1536}, Shape{1, 384, 1536}, Shape{7, 65, 384}, Shape{64, 32, 8192},
+                         Shape{2048, 1536, 384}}) {
     const auto A = random_floats(s.M * s.K, -1, 1, 1), B = random_floats(s.N * s.K, -1, 1, 2);
     const auto bias = random_floats(s.N, -1, 1, 3);
     std::vector<float> one(s.M * s.N), two(s.M * s.N);
