@@ -37,7 +37,8 @@ Tensor adjacent_slices_whole(const std::vector<Tensor>& xs, int64_t d, const Sha
   const Tensor& first = xs[0];
   int64_t next = first.defined() ? first.offset() : 0;
   for (const Tensor& x : xs) {
-    if (!x.defined() || x.storage() != first.storage() || x.strides() != first.strides() || x.offset() != next) return Tensor();
+    if (!x.defined() || x.storage() != first.storage() || x.strides() != first.strides() || x.offset() != next)
+      return Tensor();
     next += x.size(d) * x.stride(d);
   }
   int64_t expect = 1;

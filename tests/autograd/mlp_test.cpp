@@ -60,7 +60,8 @@ TEST(Mlp, FusedIsTheCompositionBitForBit) {
                                             std::vector<bool>{false, true, true, false, false},
                                             std::vector<bool>{false, false, false, true, true},
                                             std::vector<bool>{false, false, false, false, false}}) {
-        SCOPED_TRACE(testing::Message() << (prec == MatmulPrecision::kBF16 ? "bf16" : "f32") << " act " << static_cast<int>(act) << " bias " << bias << " want "
+        SCOPED_TRACE(testing::Message() << (prec == MatmulPrecision::kBF16 ? "bf16" : "f32") << " act "
+                                        << static_cast<int>(act) << " bias " << bias << " want "
                                         << want[0] << want[1] << want[2] << want[3] << want[4]);
         const Outcome a = run(prec, true, act, bias, want), b = run(prec, false, act, bias, want);
         ASSERT_EQ(a.y, b.y);
