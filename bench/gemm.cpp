@@ -1,13 +1,16 @@
 // bench/gemm.cpp — GEMM GFLOP/s per backend and size (the "sgemm peak" of docs/PERFORMANCE.md), the
-// bf16 path, the products of a training step's linear layers, and the OpenMP-vs-OpenBLAS-pthreads interference test behind the backend choice.
+// bf16 path, the products of a training step's linear layers, the FMA peak of the cores, and the
+// OpenMP-vs-OpenBLAS-pthreads interference test behind the backend choice.
 //
 //   build/bench/bench_gemm [--threads N] [--seconds S] [--quick]
 //
-// Table 1: square and transformer-shaped GEMMs, every compiled backend + bf16 (oneDNN), GFLOP/s =
-// 2·M·N·K / best time. Table 2: a loop alternating one sgemm (256×768·768×768, a projection) with
-// one OpenMP softmax over [64, 2048] (the ops around it), per backend: if OpenBLAS's spinning
-// pthreads and OpenMP's threads fight over the cores, its mixed-loop time exceeds the sum of the
-// parts measured alone.
+// In order: (1) square and transformer-shaped GEMMs, every compiled backend + bf16 (oneDNN),
+// GFLOP/s = 2·M·N·K / best time; (2) the three products of each linear layer of a 6/6/384 GPT
+// training step; (3) the sgemm peak (bench/gemm_peak.h) and the cores' FMA peak (bench/fma_peak.h,
+// the bound no kernel passes) with the one as a share of the other; (4) a loop alternating one
+// sgemm (256×768·768×768, a projection) with one OpenMP softmax over [64, 2048] (the ops around it),
+// per backend: if OpenBLAS's spinning pthreads and OpenMP's threads fight over the cores, its
+// mixed-loop time exceeds the sum of the parts measured alone.
 #include <attn/threads.h>
 #include <attn/version.h>
 
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "fma_peak.h"
 #include "gemm_peak.h"
 #include "kernels/gemm.h"
 #include "kernels/softmax.h"
@@ -163,6 +167,9 @@ int main(int argc, char** argv) {
   const attn::bench::GemmPeak peak = attn::bench::measure_sgemm_peak(a.quick ? 512 : 2048, a.seconds);
   std::printf("\nsgemm peak (%lld^3, %d threads): %.1f GFLOP/s (%s)\n", (long long)peak.n, peak.threads, peak.gflops,
               peak.backend.c_str());
+  const double fma = attn::bench::measure_fma_peak();
+  std::printf("FMA peak (register-only FMA chains, %d threads): %.1f GFLOP/s; the sgemm peak is %.0f%% of it\n",
+              attn::num_threads(), fma, 100.0 * peak.gflops / fma);
   table_interference(a);
   return 0;
 }
