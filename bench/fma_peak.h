@@ -23,6 +23,12 @@ namespace fma_detail {
 
 constexpr int kChains = 12;
 
+inline float sum(const float* x, int n) {
+  float s = 0;
+  for (int i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
 // Returns a value derived from every chain so the compiler keeps all of them.
 __attribute__((target("avx512f"))) inline float chains_avx512(long iters) {
   __m512 acc[kChains];
@@ -30,13 +36,9 @@ __attribute__((target("avx512f"))) inline float chains_avx512(long iters) {
   const __m512 a = _mm512_set1_ps(0.9999999f), b = _mm512_set1_ps(1e-7f);
   for (long k = 0; k < iters; ++k)
     for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-  alignas(64) float out[16];  // not _mm512_reduce_add_ps: under a target attribute GCC 12 warns in it
-  float s = 0;
-  for (int i = 0; i < kChains; ++i) {
-    _mm512_store_ps(out, acc[i]);
-    for (float x : out) s += x;
-  }
-  return s;
+  alignas(64) float out[kChains * 16];  // not _mm512_reduce_add_ps: under a target attribute GCC 12 warns in it
+  for (int i = 0; i < kChains; ++i) _mm512_store_ps(out + 16 * i, acc[i]);
+  return sum(out, kChains * 16);
 }
 
 __attribute__((target("avx2,fma"))) inline float chains_avx2(long iters) {
@@ -45,13 +47,9 @@ __attribute__((target("avx2,fma"))) inline float chains_avx2(long iters) {
   const __m256 a = _mm256_set1_ps(0.9999999f), b = _mm256_set1_ps(1e-7f);
   for (long k = 0; k < iters; ++k)
     for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-  alignas(32) float out[8];
-  float s = 0;
-  for (int i = 0; i < kChains; ++i) {
-    _mm256_store_ps(out, acc[i]);
-    for (float x : out) s += x;
-  }
-  return s;
+  alignas(32) float out[kChains * 8];
+  for (int i = 0; i < kChains; ++i) _mm256_store_ps(out + 8 * i, acc[i]);
+  return sum(out, kChains * 8);
 }
 
 inline float chains_sse(long iters) {  // x86-64 baseline: a multiply and an add per "FMA"
@@ -60,13 +58,9 @@ inline float chains_sse(long iters) {  // x86-64 baseline: a multiply and an add
   const __m128 a = _mm_set1_ps(0.9999999f), b = _mm_set1_ps(1e-7f);
   for (long k = 0; k < iters; ++k)
     for (int i = 0; i < kChains; ++i) acc[i] = _mm_add_ps(_mm_mul_ps(acc[i], a), b);
-  alignas(16) float out[4];
-  float s = 0;
-  for (int i = 0; i < kChains; ++i) {
-    _mm_store_ps(out, acc[i]);
-    for (float x : out) s += x;
-  }
-  return s;
+  alignas(16) float out[kChains * 4];
+  for (int i = 0; i < kChains; ++i) _mm_store_ps(out + 4 * i, acc[i]);
+  return sum(out, kChains * 4);
 }
 
 // GFLOP/s of `threads` threads each running fn(iters) on vectors of `lanes` floats.
